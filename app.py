@@ -1,0 +1,29 @@
+"""Router Playground: reads settings once, builds the services and the page, launches."""
+import gradio as gr
+
+from router.settings import Settings
+from ui.services import Services
+from ui.tasks_tab import create_tasks_tab
+
+
+def build_app(services: Services) -> gr.Blocks:
+    """The whole page, one tab per job."""
+    with gr.Blocks(title="Router Playground") as app:
+        gr.Markdown("# Router Playground\nHow an LLM behaviour router steers an assistant.")
+        with gr.Tabs():
+            refresh_tasks, task_listing = create_tasks_tab(services)
+        app.load(refresh_tasks, None, task_listing)
+    return app
+
+
+def main() -> None:
+    """Start the app on the configured host and port."""
+    settings = Settings.from_env()
+    services = Services.build(settings)
+    print(f"Router Playground: database {settings.db_path}; listening on "
+          f"http://{settings.host}:{settings.port}", flush=True)
+    build_app(services).queue().launch(server_name=settings.host, server_port=settings.port)
+
+
+if __name__ == "__main__":
+    main()

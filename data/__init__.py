@@ -1,0 +1,1 @@
+"""Persistence: SQLite through sqlite-utils, migrations, queries, dataset import and export."""

@@ -1,0 +1,51 @@
+"""The schema as an append-only list of migrations: never edit one that has shipped, add a new one."""
+import json
+from pathlib import Path
+
+import sqlite_utils
+
+DEFAULT_CATALOG = Path(__file__).with_name("default_catalog.json")
+
+
+def m001_initial(db: sqlite_utils.Database) -> None:
+    """Tasks, datasets, conversations, turns, labels, runs, predictions, jobs."""
+    db["tasks"].create({"name": str, "description": str, "instructions": str, "infos": str,
+                        "position": int, "updated_at": str}, pk="name")
+    db["datasets"].create({"id": int, "name": str, "source": str, "catalog": str,
+                           "created_at": str}, pk="id", not_null={"name"})
+    db["datasets"].create_index(["name"], unique=True)
+    db["conversations"].create({"id": int, "dataset_id": int, "ext_id": str, "source": str,
+                                "catalog": str, "status": str, "meta": str, "created_at": str},
+                               pk="id", foreign_keys=[("dataset_id", "datasets", "id")],
+                               defaults={"status": "unvalidated"})
+    db["conversations"].create_index(["dataset_id", "ext_id"], unique=True)
+    db["turns"].create({"conversation_id": int, "position": int, "role": str, "content": str},
+                       pk=("conversation_id", "position"),
+                       foreign_keys=[("conversation_id", "conversations", "id")])
+    db["labels"].create({"id": int, "conversation_id": int, "position": int, "task": str,
+                         "origin": str, "annotator": str, "created_at": str}, pk="id",
+                        foreign_keys=[("conversation_id", "conversations", "id")])
+    db["labels"].create_index(["conversation_id", "position"])
+    db["runs"].create({"id": int, "dataset_id": int, "backend": str, "model": str, "adapter": str,
+                       "strategy": str, "protocol": str, "status": str, "metrics": str,
+                       "created_at": str}, pk="id", foreign_keys=[("dataset_id", "datasets", "id")])
+    db["predictions"].create({"run_id": int, "conversation_id": int, "position": int, "label": str,
+                              "previous": str, "event": str, "valid": int, "scores": str,
+                              "raw": str, "latency": float},
+                             pk=("run_id", "conversation_id", "position"),
+                             foreign_keys=[("run_id", "runs", "id"),
+                                           ("conversation_id", "conversations", "id")])
+    db["jobs"].create({"id": int, "kind": str, "config": str, "status": str, "progress": float,
+                       "log": str, "pid": int, "created_at": str, "started_at": str,
+                       "finished_at": str}, pk="id")
+
+
+def m002_default_catalog(db: sqlite_utils.Database) -> None:
+    """Seed the task catalog a new installation starts with."""
+    tasks = json.loads(DEFAULT_CATALOG.read_text(encoding="utf-8"))["tasks"]
+    db["tasks"].insert_all({"name": t["name"], "description": t["description"],
+                            "instructions": t["instructions"], "infos": json.dumps(t["infos"]),
+                            "position": k, "updated_at": None} for k, t in enumerate(tasks))
+
+
+MIGRATIONS = [m001_initial, m002_default_catalog]

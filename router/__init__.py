@@ -1,0 +1,1 @@
+"""Router Playground's domain: catalog, conversations, decisions, strategies, backends."""

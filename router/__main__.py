@@ -1,0 +1,159 @@
+"""`python -m router`: the command line. An entry point like app.py, so it may use data/."""
+import argparse
+import json
+import sys
+
+from router.catalog import Catalog, Info, Task
+from router.errors import RouterError
+from router.settings import Settings
+
+
+def parse_infos(items: list[str] | None) -> tuple[Info, ...]:
+    """Infos from NAME=DESCRIPTION arguments."""
+    infos = []
+    for item in items or []:
+        name, sep, description = item.partition("=")
+        if not sep:
+            raise RouterError(f"--info '{item}' must be NAME=DESCRIPTION")
+        infos.append(Info(name.strip(), description.strip()))
+    return tuple(infos)
+
+
+def task_store(args):
+    """The task store of the database chosen by --db or the settings."""
+    from data.db import DatabaseFile
+    from data.tasks import TaskStore
+
+    return TaskStore(DatabaseFile(args.db or Settings.from_env().db_path))
+
+
+def show_catalog(catalog: Catalog, as_json: bool) -> None:
+    """Print a catalog as a table or as JSON."""
+    if as_json:
+        print(catalog.to_json(), end="")
+        return
+    from tabulate import tabulate
+
+    print(tabulate([(t.name, t.description, ", ".join(i.name for i in t.infos)) for t in catalog],
+                   headers=["name", "description", "infos"], maxcolwidths=[None, 60, 40]))
+
+
+def cmd_tasks(args) -> None:
+    """tasks list|add|edit|delete|import|export."""
+    store = task_store(args)
+    if args.action == "list":
+        return show_catalog(store.catalog(), args.json)
+    if args.action == "add":
+        store.add(Task(args.name, args.description, args.instructions or "", parse_infos(args.info)))
+    elif args.action == "edit":
+        old = store.require(args.name).get(args.name)
+        store.update(args.name, Task(args.rename or old.name,
+                                     old.description if args.description is None else args.description,
+                                     old.instructions if args.instructions is None else args.instructions,
+                                     parse_infos(args.info) if args.info else
+                                     (() if args.clear_infos else old.infos)))
+    elif args.action == "delete":
+        store.delete(args.name)
+    elif args.action == "import":
+        catalog = store.import_catalog(Catalog.load(args.file), replace=args.replace)
+        print(f"imported {args.file}: the catalog has {len(catalog)} tasks")
+    elif args.action == "export":
+        text = store.export(args.shape)
+        if args.output:
+            with open(args.output, "w", encoding="utf-8") as f:
+                f.write(text)
+        else:
+            print(text, end="")
+    if args.action in ("add", "edit", "delete"):
+        print(f"{args.action}: done; the catalog has {len(store.catalog())} tasks")
+
+
+def cmd_route(args) -> None:
+    """Route every user turn of every conversation in a JSONL file."""
+    from router.conversation import read_jsonl
+    from router.services import RouterFactory
+
+    catalog = Catalog.load(args.catalog) if args.catalog else task_store(args).catalog()
+    conversations = read_jsonl(args.conversation, catalog)
+    router = RouterFactory(Settings.from_env()).router(args.strategy, args.backend, args.model, args.adapter)
+    results = []
+    for conv in conversations:
+        decisions = router.route(conv, catalog)
+        turns = [conv.turns[k] for k in conv.user_indices()]
+        results.append({"id": conv.id, "decisions": [
+            {"turn": k, "content": t.content, **d.to_dict()} for k, t, d in
+            zip(conv.user_indices(), turns, decisions)]})
+    if args.json:
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+    else:
+        for result in results:
+            print_route(result)
+
+
+def print_route(result: dict) -> None:
+    """Human-readable decisions of one conversation."""
+    print(f"== {result['id']}")
+    for d in result["decisions"]:
+        print(f"turn {d['turn']}  user: {d['content']}")
+        print(f"  label {d['label'] or 'none'}  event {d['event']}  "
+              f"valid {'yes' if d['valid'] else 'NO'}  latency {d['latency']:.3f} s")
+        if d["scores"]:
+            ranked = sorted(d["scores"].items(), key=lambda kv: -kv[1])
+            print("  scores " + " | ".join(f"{name} {p:.3f}" for name, p in ranked))
+        if d["raw"] is not None:
+            print(f"  raw    {d['raw']!r}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line grammar."""
+    from router.backends import backend_names
+    from router.strategies import STRATEGIES
+
+    parser = argparse.ArgumentParser(prog="python -m router", description="Router Playground CLI")
+    parser.add_argument("--db", help="SQLite database (default: ROUTER_DB or var/playground.db)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    tasks = sub.add_parser("tasks", help="manage the task catalog").add_subparsers(dest="action", required=True)
+    tasks.add_parser("list", help="list the tasks").add_argument("--json", action="store_true")
+    add = tasks.add_parser("add", help="add a task")
+    add.add_argument("name")
+    add.add_argument("--description", required=True)
+    edit = tasks.add_parser("edit", help="edit a task")
+    edit.add_argument("name")
+    edit.add_argument("--rename")
+    edit.add_argument("--description")
+    edit.add_argument("--clear-infos", action="store_true")
+    for p in (add, edit):
+        p.add_argument("--instructions")
+        p.add_argument("--info", action="append", metavar="NAME=DESCRIPTION",
+                       help="information the task must collect (repeatable)")
+    tasks.add_parser("delete", help="delete a task").add_argument("name")
+    imp = tasks.add_parser("import", help="import a catalog JSON file (ours or Mojodex's shape)")
+    imp.add_argument("file")
+    imp.add_argument("--replace", action="store_true", help="replace the catalog instead of merging")
+    exp = tasks.add_parser("export", help="export the catalog as JSON")
+    exp.add_argument("--shape", choices=["native", "mojodex"], default="native")
+    exp.add_argument("-o", "--output")
+    route = sub.add_parser("route", help="route the user turns of conversations")
+    route.add_argument("--conversation", required=True, help="JSONL file of conversations")
+    route.add_argument("--strategy", choices=list(STRATEGIES), default="constrained")
+    route.add_argument("--backend", choices=backend_names(), default="local")
+    route.add_argument("--model", help="model name, folder or hub id (default: embedded)")
+    route.add_argument("--adapter", help="PEFT adapter folder")
+    route.add_argument("--catalog", help="catalog JSON file (default: the database's)")
+    route.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; domain errors print one line and exit 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        {"tasks": cmd_tasks, "route": cmd_route}[args.command](args)
+    except RouterError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""In-process transformers backend: the embedded model, a model folder or hub id, an optional adapter."""
+import threading
+from functools import lru_cache
+
+import torch
+
+from router.backends import register
+from router.backends.base import Backend
+from router.backends.kvcache import Entry, PrefixCache, common_prefix, crop
+from router.embedded import EMBEDDED, embedded_model_dir
+from router.errors import BackendError
+from router.prompting import Prompt
+from router.settings import Settings
+
+MARK = "\x00PARTS\x00"
+
+
+def load_model(path: str, adapter: str | None):
+    """Load tokenizer and model; 4-bit NF4 through bitsandbytes when CUDA is available."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    options: dict = {}
+    if torch.cuda.is_available():
+        from transformers import BitsAndBytesConfig
+
+        options = {"device_map": "auto", "quantization_config": BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16)}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path, **options)
+        if adapter:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, adapter)
+    except (OSError, ValueError) as e:
+        raise BackendError(f"cannot load model '{path}'" + (f" with adapter '{adapter}'" if adapter
+                                                           else "") + f": {e}") from e
+    return tokenizer, model.eval()
+
+
+@register("local")
+class LocalBackend(Backend):
+    """Transformers in this process, reusing each conversation's key/value cache."""
+
+    def __init__(self, model: str | None = None, adapter: str | None = None,
+                 settings: Settings | None = None, reuse: bool = True,
+                 cache_budget_mb: int | None = None, **_ignored):
+        settings = settings or Settings.from_env()
+        self.model = model or EMBEDDED
+        self.adapter = adapter
+        path = str(embedded_model_dir(settings.model_cache)) if self.model == EMBEDDED else self.model
+        self.tokenizer, self.net = load_model(path, adapter)
+        self.device = next(self.net.parameters()).device
+        self.reuse = reuse
+        self.cache = PrefixCache((cache_budget_mb or settings.cache_budget_mb) * 2**20)
+        self.lock = threading.Lock()
+        self.encode_part = lru_cache(maxsize=4096)(self._encode_part)
+
+    def _encode_part(self, text: str) -> tuple[int, ...]:
+        return tuple(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def frame(self, system: str) -> tuple[str, str]:
+        """Chat-template text before and after the user message."""
+        if not self.tokenizer.chat_template:
+            return system + "\n\n", "\n\n"
+        text = self.tokenizer.apply_chat_template(
+            [{"role": "system", "content": system}, {"role": "user", "content": MARK}],
+            tokenize=False, add_generation_prompt=True)
+        before, after = text.split(MARK)
+        return before, after
+
+    def encode(self, prompt: Prompt) -> list[int]:
+        """Token ids of a prompt, part by part, so that a longer conversation extends a shorter one."""
+        before, after = self.frame(prompt.system)
+        ids: list[int] = []
+        for text in (before, *prompt.parts, after + prompt.answer_prefix):
+            ids.extend(self.encode_part(text))
+        return ids
+
+    def end_ids(self) -> list[int]:
+        """Token that closes an answer."""
+        return [self.tokenizer.eos_token_id] if self.tokenizer.eos_token_id is not None else []
+
+    def reusable(self, ids: list[int], session: str | None):
+        """A cache to extend to `ids` and how many of its positions are kept (the session's, or a new one)."""
+        from transformers import DynamicCache
+
+        entry = self.cache.take(session) if (session and self.reuse) else None
+        if entry is None:
+            return DynamicCache(config=self.net.config), 0
+        keep = min(common_prefix(entry.ids, ids), len(ids) - 1)
+        crop(entry.kv, keep)
+        return entry.kv, keep
+
+    def forward(self, kv, ids: list[int], keep: int, branches: list[list[int]] = ()) -> torch.Tensor:
+        """Read ids[keep:] and, in the same pass, each branch as a continuation of `ids`.
+
+        Returns the log-probabilities after the last id, then after each branch token in order.
+        """
+        suffix = ids[keep:]
+        packed = [t for b in branches for t in b]
+        options: dict = {}
+        if packed:
+            mask, positions = tree_mask(keep, len(suffix), [len(b) for b in branches])
+            dtype = self.net.dtype if self.net.dtype.is_floating_point else torch.float32
+            options = {"attention_mask": mask.to(self.device, dtype).masked_fill(
+                           ~mask.to(self.device), torch.finfo(dtype).min)[None, None],
+                       "position_ids": positions[None].to(self.device)}
+        out = self.net(input_ids=torch.tensor([suffix + packed], device=self.device),
+                       past_key_values=kv, use_cache=True, logits_to_keep=len(packed) + 1, **options)
+        return torch.log_softmax(out.logits[0].float(), dim=-1)
+
+    def keep(self, session: str | None, ids: list[int], kv) -> None:
+        """Store the cache of `ids` for the session's next decision."""
+        crop(kv, len(ids))
+        if session and self.reuse:
+            self.cache.put(session, Entry(list(ids), kv))
+
+    def score(self, prompt: Prompt, candidates: list[str], session: str | None = None) -> list[float]:
+        """Score every candidate in one batched pass over the shared prefix."""
+        ids = self.encode(prompt)
+        cands = [list(self.encode_part(c)) + self.end_ids() for c in candidates]
+        with self.lock, torch.inference_mode():
+            kv, keep = self.reusable(ids, session)
+            logp = self.forward(kv, ids, keep, [c[:-1] for c in cands])
+            self.keep(session, ids, kv)
+        scores, row = [], 0
+        for c in cands:
+            steps = [logp[0]] + [logp[row + 1 + j] for j in range(len(c) - 1)]
+            scores.append(sum(step[t].item() for step, t in zip(steps, c)))
+            row += len(c) - 1
+        return scores
+
+    def generate(self, prompt: Prompt, max_tokens: int, stop: tuple[str, ...] = (),
+                 session: str | None = None) -> str:
+        """Greedy decoding on top of the session's cache."""
+        ids = self.encode(prompt)
+        out: list[int] = []
+        with self.lock, torch.inference_mode():
+            kv, keep = self.reusable(ids, session)
+            logits = self.forward(kv, ids, keep)[-1]
+            text = ""
+            for _ in range(max_tokens):
+                token = int(logits.argmax())
+                if token in self.end_ids():
+                    break
+                out.append(token)
+                text = self.tokenizer.decode(out, skip_special_tokens=True)
+                if any(s in text for s in stop):
+                    break
+                logits = self.forward(kv, ids + out, len(ids) + len(out) - 1)[-1]
+            self.keep(session, ids, kv)
+        return cut_at_stop(text, stop)
+
+    def forget(self, session: str) -> None:
+        """Drop the session's cache."""
+        self.cache.drop(session)
+
+
+def cut_at_stop(text: str, stop: tuple[str, ...]) -> str:
+    """Text before the first stop string."""
+    cuts = [text.index(s) for s in stop if s in text]
+    return text[: min(cuts)] if cuts else text
+
+
+def tree_mask(keep: int, suffix: int, branches: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Attention mask and positions for a suffix followed by branches that each continue it.
+
+    Suffix rows see the cache and the suffix causally; each branch row sees the cache, the
+    whole suffix and its own branch causally, never another branch.
+    """
+    q = suffix + sum(branches)
+    allowed = torch.zeros(q, keep + q, dtype=torch.bool)
+    allowed[:, :keep] = True
+    allowed[:suffix, keep: keep + suffix] = torch.ones(suffix, suffix, dtype=torch.bool).tril()
+    positions = list(range(keep, keep + suffix))
+    row = suffix
+    for length in branches:
+        allowed[row: row + length, keep: keep + suffix] = True
+        block = torch.ones(length, length, dtype=torch.bool).tril()
+        allowed[row: row + length, keep + row: keep + row + length] = block
+        positions += range(keep + suffix, keep + suffix + length)
+        row += length
+    return allowed, torch.tensor(positions)

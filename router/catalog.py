@@ -1,0 +1,211 @@
+"""The task catalog: tasks the router chooses from, in our JSON shape or Mojodex's."""
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from router.errors import CatalogError
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+RESERVED = "none"
+
+
+@dataclass(frozen=True)
+class Info:
+    """A piece of information the assistant must collect to run a task."""
+
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task the assistant can run."""
+
+    name: str
+    description: str
+    instructions: str = ""
+    infos: tuple[Info, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict:
+        """Our JSON shape (empty instructions and infos left out)."""
+        out = {"name": self.name, "description": self.description}
+        if self.instructions:
+            out["instructions"] = self.instructions
+        if self.infos:
+            out["infos"] = [asdict(i) for i in self.infos]
+        return out
+
+    def to_mojodex(self) -> dict:
+        """Mojodex's JSON shape."""
+        return {"name_for_system": self.name, "definition_for_system": self.description,
+                "final_instruction": self.instructions,
+                "infos_to_extract": [{"info_name": i.name, "description": i.description}
+                                     for i in self.infos]}
+
+
+def check_name(name: object) -> str | None:
+    """Return what is wrong with a task name, or None when it is fine."""
+    if not isinstance(name, str) or not name:
+        return "a task name is required"
+    if name == RESERVED:
+        return "'none' is reserved for 'no task' and cannot name a task"
+    if not NAME_PATTERN.match(name):
+        return f"task name '{name}' is not snake_case (lower-case letters, digits, underscores)"
+    return None
+
+
+def check_task(task: Task) -> tuple[str, str] | None:
+    """Return (field, problem) for the first rule `task` breaks, or None."""
+    problem = check_name(task.name)
+    if problem:
+        return "name", problem
+    if not task.description.strip():
+        return "description", f"task '{task.name}' has an empty description"
+    for k, info in enumerate(task.infos):
+        if not info.name.strip():
+            return f"infos[{k}].name", f"task '{task.name}' has an information without a name"
+    return None
+
+
+def require_valid(task: Task) -> Task:
+    """Return `task`, or raise CatalogError naming the field it gets wrong."""
+    broken = check_task(task)
+    if broken:
+        raise CatalogError(broken[1], field=broken[0])
+    return task
+
+
+def first_problem(tasks: list[Task] | tuple[Task, ...]) -> tuple[int, str, str] | None:
+    """Return (index, field, problem) for the first task that breaks a rule, or None."""
+    seen: set[str] = set()
+    for k, task in enumerate(tasks):
+        broken = check_task(task)
+        if not broken and task.name in seen:
+            broken = "name", f"task name '{task.name}' appears twice"
+        if broken:
+            return k, *broken
+        seen.add(task.name)
+    return None
+
+
+def task_from_dict(raw: object) -> Task:
+    """Read one task in our shape or Mojodex's; raise CatalogError(field=...) if malformed."""
+    if not isinstance(raw, dict):
+        raise CatalogError("a task must be a JSON object")
+    mojodex = "name_for_system" in raw
+    keys = (("name_for_system", "definition_for_system", "final_instruction", "infos_to_extract",
+             "info_name") if mojodex else ("name", "description", "instructions", "infos", "name"))
+    name_key, desc_key, instr_key, infos_key, info_name_key = keys
+    for key in (name_key, desc_key):
+        if not isinstance(raw.get(key, ""), str):
+            raise CatalogError("must be a string", field=key)
+    instructions = raw.get(instr_key) or ""
+    if not isinstance(instructions, str):
+        raise CatalogError("must be a string", field=instr_key)
+    infos = raw.get(infos_key) or []
+    if not isinstance(infos, list) or not all(isinstance(i, dict) for i in infos):
+        raise CatalogError("must be a list of objects", field=infos_key)
+    return Task(name=raw.get(name_key, ""), description=raw.get(desc_key, ""),
+                instructions=instructions,
+                infos=tuple(Info(str(i.get(info_name_key, "")), str(i.get("description", "")))
+                            for i in infos))
+
+
+class Catalog:
+    """An ordered, validated list of tasks with unique names."""
+
+    def __init__(self, tasks: list[Task] | tuple[Task, ...] = ()):
+        self.tasks = tuple(tasks)
+        broken = first_problem(self.tasks)
+        if broken:
+            raise CatalogError(broken[2], field=f"tasks[{broken[0]}].{broken[1]}")
+
+    @property
+    def names(self) -> list[str]:
+        """Task names, in catalog order."""
+        return [t.name for t in self.tasks]
+
+    def get(self, name: str) -> Task | None:
+        """The task called `name`, or None."""
+        return next((t for t in self.tasks if t.name == name), None)
+
+    def __contains__(self, name: object) -> bool:
+        return any(t.name == name for t in self.tasks)
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+    def __iter__(self):
+        return iter(self.tasks)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Catalog) and self.tasks == other.tasks
+
+    def to_list(self, shape: str = "native") -> list[dict]:
+        """The tasks as JSON-ready dicts, in `native` or `mojodex` shape."""
+        if shape not in ("native", "mojodex"):
+            raise CatalogError(f"unknown catalog shape '{shape}' (native or mojodex)")
+        return [t.to_mojodex() if shape == "mojodex" else t.to_dict() for t in self.tasks]
+
+    def to_json(self, shape: str = "native") -> str:
+        """The catalog as a JSON document {"tasks": [...]}."""
+        return json.dumps({"tasks": self.to_list(shape)}, indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_list(cls, items: list, file: str | None = None,
+                  lines: list[int] | None = None) -> "Catalog":
+        """Build and validate a catalog from JSON-ready dicts; errors name file, line, field."""
+        tasks = []
+        for k, raw in enumerate(items):
+            try:
+                tasks.append(task_from_dict(raw))
+            except CatalogError as e:
+                raise CatalogError(e.problem, file=file, line=lines[k] if lines else None,
+                                   field=f"tasks[{k}]" + (f".{e.field}" if e.field else ""))
+        broken = first_problem(tasks)
+        if broken:
+            k, where, problem = broken
+            raise CatalogError(problem, file=file, line=lines[k] if lines else None,
+                               field=f"tasks[{k}].{where}")
+        return cls(tasks)
+
+    @classmethod
+    def from_json(cls, text: str, file: str | None = None) -> "Catalog":
+        """Parse a JSON catalog: a list of tasks or {"tasks": [...]}, either shape."""
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise CatalogError(f"not valid JSON ({e.msg})", file=file, line=e.lineno)
+        items = doc.get("tasks") if isinstance(doc, dict) else doc
+        if not isinstance(items, list):
+            raise CatalogError('expected a list of tasks or {"tasks": [...]}', file=file,
+                               field="tasks")
+        return cls.from_list(items, file=file, lines=element_lines(text, len(items)))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Catalog":
+        """Read a catalog file."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise CatalogError(f"cannot read the file ({e})", file=str(path))
+        return cls.from_json(text, file=str(path))
+
+
+def element_lines(text: str, count: int) -> list[int] | None:
+    """Line numbers where each element of the task array starts, or None if not found."""
+    match = re.search(r'"tasks"\s*:\s*\[', text) or re.search(r"^\s*\[", text)
+    if not match:
+        return None
+    decoder, pos, lines = json.JSONDecoder(), match.end(), []
+    for _ in range(count):
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        lines.append(text.count("\n", 0, pos) + 1)
+        try:
+            pos = decoder.raw_decode(text, pos)[1]
+        except json.JSONDecodeError:
+            return None
+    return lines

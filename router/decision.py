@@ -1,0 +1,25 @@
+"""A routing decision: a value with its label, event, scores, raw output and latency."""
+from dataclasses import asdict, dataclass
+
+from router.events import Event
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the router decided after one user message."""
+
+    label: str | None
+    previous: str | None
+    event: Event
+    valid: bool
+    latency: float
+    strategy: str
+    model: str
+    scores: dict[str, float] | None = None
+    raw: str | None = None
+
+    def to_dict(self) -> dict:
+        """JSON-ready form."""
+        out = asdict(self)
+        out["event"] = self.event.value
+        return out

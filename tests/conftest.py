@@ -1,0 +1,85 @@
+"""Shared fixtures: a real SQLite file per test, the real embedded model once per session."""
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from data.db import DatabaseFile  # noqa: E402
+from data.tasks import TaskStore  # noqa: E402
+from router.catalog import Catalog, Info, Task  # noqa: E402
+from router.settings import Settings  # noqa: E402
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    """Settings with a fresh database and data folder, the shared model cache."""
+    return Settings.from_env({**os.environ, "ROUTER_DATA_DIR": str(tmp_path / "var"),
+                              "ROUTER_DB": str(tmp_path / "var" / "test.db")})
+
+
+@pytest.fixture
+def store(settings) -> TaskStore:
+    """A task store on a real SQLite file."""
+    return TaskStore(DatabaseFile(settings.db_path))
+
+
+@pytest.fixture(scope="session")
+def backend():
+    """The real embedded model, loaded once."""
+    from router.backends import create_backend
+
+    return create_backend("local", settings=Settings.from_env())
+
+
+@pytest.fixture
+def small_catalog() -> Catalog:
+    """Three tasks written for the tests."""
+    return Catalog([
+        Task("meeting_minutes", "The user needs help to write the minutes of a meeting",
+             "Ask who attended, then write the minutes.", (Info("attendees", "Who attended"),)),
+        Task("follow_up_email", "The user wants to write a follow-up email after a meeting"),
+        Task("linkedin_post", "The user wants to write a post for LinkedIn"),
+    ])
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def running_app(settings):
+    """app.py started as a real subprocess on 127.0.0.1; yields its URL."""
+    import subprocess
+    import time
+    import urllib.request
+
+    port = free_port()
+    env = {**os.environ, "ROUTER_DATA_DIR": str(settings.data_dir), "ROUTER_DB": str(settings.db_path),
+           "ROUTER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+    log = open(settings.data_dir.parent / "app.log", "w")
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        assert proc.poll() is None, (settings.data_dir.parent / "app.log").read_text()
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        raise AssertionError("the app did not start in 120 s")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()

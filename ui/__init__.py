@@ -1,0 +1,1 @@
+"""The Gradio interface: one module per tab."""

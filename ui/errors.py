@@ -1,0 +1,17 @@
+"""Turning domain errors into messages in the page."""
+import functools
+
+import gradio as gr
+
+from router.errors import RouterError
+
+
+def shown(callback):
+    """Wrap a callback so that a RouterError becomes a gr.Error the user sees."""
+    @functools.wraps(callback)
+    def wrapper(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except RouterError as e:
+            raise gr.Error(str(e)) from e
+    return wrapper

@@ -1,0 +1,23 @@
+"""What the tabs share: settings, the database and the stores, the routers."""
+from dataclasses import dataclass
+
+from data.db import DatabaseFile
+from data.tasks import TaskStore
+from router.services import RouterFactory
+from router.settings import Settings
+
+
+@dataclass
+class Services:
+    """Built once by app.py and handed to every tab."""
+
+    settings: Settings
+    file: DatabaseFile
+    tasks: TaskStore
+    routers: RouterFactory
+
+    @classmethod
+    def build(cls, settings: Settings) -> "Services":
+        """Open the database and wire the stores."""
+        file = DatabaseFile(settings.db_path)
+        return cls(settings, file, TaskStore(file), RouterFactory(settings))
