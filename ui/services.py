@@ -1,6 +1,7 @@
 """What the tabs share: settings, the database and the stores, the routers."""
 from dataclasses import dataclass
 
+from data.datasets import DatasetStore
 from data.db import DatabaseFile
 from data.tasks import TaskStore
 from router.services import RouterFactory
@@ -14,10 +15,11 @@ class Services:
     settings: Settings
     file: DatabaseFile
     tasks: TaskStore
+    datasets: DatasetStore
     routers: RouterFactory
 
     @classmethod
     def build(cls, settings: Settings) -> "Services":
         """Open the database and wire the stores."""
         file = DatabaseFile(settings.db_path)
-        return cls(settings, file, TaskStore(file), RouterFactory(settings))
+        return cls(settings, file, TaskStore(file), DatasetStore(file), RouterFactory(settings))
