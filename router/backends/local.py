@@ -7,6 +7,7 @@ import torch
 from router.backends import register
 from router.backends.base import Backend
 from router.backends.kvcache import Entry, PrefixCache, common_prefix, crop
+from router.backends.trie import TokenTrie
 from router.embedded import EMBEDDED, embedded_model_dir
 from router.errors import BackendError
 from router.prompting import Prompt
@@ -92,19 +93,19 @@ class LocalBackend(Backend):
         crop(entry.kv, keep)
         return entry.kv, keep
 
-    def forward(self, kv, ids: list[int], keep: int, branches: list[list[int]] = ()) -> torch.Tensor:
-        """Read ids[keep:] and, in the same pass, each branch as a continuation of `ids`.
+    def forward(self, kv, ids: list[int], keep: int, trie: TokenTrie | None = None) -> torch.Tensor:
+        """Read ids[keep:] and, in the same pass, the trie's nodes as continuations of `ids`.
 
-        Returns the log-probabilities after the last id, then after each branch token in order.
+        Returns log-probabilities: row 0 after the last id, row 1 + i after fed node i.
         """
         suffix = ids[keep:]
-        packed = [t for b in branches for t in b]
+        packed = trie.tokens if trie else []
         options: dict = {}
         if packed:
-            mask, positions = tree_mask(keep, len(suffix), [len(b) for b in branches])
+            allowed, positions = trie.mask(keep, len(suffix))
             dtype = self.net.dtype if self.net.dtype.is_floating_point else torch.float32
-            options = {"attention_mask": mask.to(self.device, dtype).masked_fill(
-                           ~mask.to(self.device), torch.finfo(dtype).min)[None, None],
+            bias = torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)
+            options = {"attention_mask": bias[None, None].to(self.device),
                        "position_ids": positions[None].to(self.device)}
         out = self.net(input_ids=torch.tensor([suffix + packed], device=self.device),
                        past_key_values=kv, use_cache=True, logits_to_keep=len(packed) + 1, **options)
@@ -117,19 +118,14 @@ class LocalBackend(Backend):
             self.cache.put(session, Entry(list(ids), kv))
 
     def score(self, prompt: Prompt, candidates: list[str], session: str | None = None) -> list[float]:
-        """Score every candidate in one batched pass over the shared prefix."""
+        """Score every candidate in one pass: the new prompt tokens, then the candidates' trie."""
         ids = self.encode(prompt)
-        cands = [list(self.encode_part(c)) + self.end_ids() for c in candidates]
+        trie = TokenTrie.build([list(self.encode_part(c)) for c in candidates], self.end_ids())
         with self.lock, torch.inference_mode():
             kv, keep = self.reusable(ids, session)
-            logp = self.forward(kv, ids, keep, [c[:-1] for c in cands])
+            logp = self.forward(kv, ids, keep, trie)
             self.keep(session, ids, kv)
-        scores, row = [], 0
-        for c in cands:
-            steps = [logp[0]] + [logp[row + 1 + j] for j in range(len(c) - 1)]
-            scores.append(sum(step[t].item() for step, t in zip(steps, c)))
-            row += len(c) - 1
-        return scores
+        return trie.scores(logp)
 
     def generate(self, prompt: Prompt, max_tokens: int, stop: tuple[str, ...] = (),
                  session: str | None = None) -> str:
@@ -162,23 +158,3 @@ def cut_at_stop(text: str, stop: tuple[str, ...]) -> str:
     cuts = [text.index(s) for s in stop if s in text]
     return text[: min(cuts)] if cuts else text
 
-
-def tree_mask(keep: int, suffix: int, branches: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Attention mask and positions for a suffix followed by branches that each continue it.
-
-    Suffix rows see the cache and the suffix causally; each branch row sees the cache, the
-    whole suffix and its own branch causally, never another branch.
-    """
-    q = suffix + sum(branches)
-    allowed = torch.zeros(q, keep + q, dtype=torch.bool)
-    allowed[:, :keep] = True
-    allowed[:suffix, keep: keep + suffix] = torch.ones(suffix, suffix, dtype=torch.bool).tril()
-    positions = list(range(keep, keep + suffix))
-    row = suffix
-    for length in branches:
-        allowed[row: row + length, keep: keep + suffix] = True
-        block = torch.ones(length, length, dtype=torch.bool).tril()
-        allowed[row: row + length, keep + row: keep + row + length] = block
-        positions += range(keep + suffix, keep + suffix + length)
-        row += length
-    return allowed, torch.tensor(positions)

@@ -1,0 +1,104 @@
+"""Key/value cache reuse: decisions with reuse equal decisions without; memory stays in budget."""
+import pytest
+import torch
+
+from router.backends.kvcache import cache_bytes
+from router.backends.trie import TokenTrie
+from router.catalog import Catalog, Task
+from router.conversation import Turn
+from router.prompting import Prompt
+from router.routing import Router
+from router.settings import Settings
+from router.strategies import create_strategy
+
+TURNS = [
+    Turn("user", "Hi, I need the minutes of this morning's product meeting."),
+    Turn("assistant", "Sure. Who attended?"),
+    Turn("user", "Ana, Bo and me. Before that, can you write a LinkedIn post about our launch?"),
+    Turn("assistant", "Of course. What should readers remember?"),
+    Turn("user", "That our app sends invoices in one tap."),
+    Turn("assistant", "Here is a draft. Anything to change?"),
+    Turn("user", "That's fine, thanks for the help"),
+]
+
+
+@pytest.fixture
+def reuse_off(backend):
+    """Run a block with the backend's reuse switched off."""
+    class Switch:
+        def __enter__(self):
+            backend.reuse = False
+
+        def __exit__(self, *exc):
+            backend.reuse = True
+    return Switch()
+
+
+def assert_same(a, b):
+    assert a.label == b.label and a.event == b.event and a.valid == b.valid
+    assert a.scores.keys() == b.scores.keys()
+    for name, p in a.scores.items():
+        assert b.scores[name] == pytest.approx(p, abs=1e-4)
+
+
+def test_reuse_equals_fresh_through_switch_end_catalog_edit_and_edited_message(
+        backend, small_catalog, reuse_off):
+    router = Router(backend, create_strategy("constrained", Settings.from_env().prompts_dir))
+    edited = Catalog(small_catalog.tasks + (Task("invoice_reminder", "Remind a customer of an unpaid invoice"),))
+    steps = [  # (turns, catalog, current task): the catalog changes before the 3rd decision
+        (TURNS[:1], small_catalog, None),
+        (TURNS[:3], small_catalog, "meeting_minutes"),
+        (TURNS[:5], edited, "linkedin_post"),
+        (TURNS[:7], edited, "linkedin_post"),
+        (TURNS[:6] + [Turn("user", "Actually, remind Acme of their unpaid invoice")], edited, "linkedin_post"),
+    ]
+    backend.forget("reuse-test")
+    kept = [router.decide(c, t, cur, session="reuse-test") for t, c, cur in steps]
+    assert backend.cache.entries["reuse-test"].kv.get_seq_length() > 0
+    with reuse_off:
+        fresh = [router.decide(c, t, cur, session="reuse-test-off") for t, c, cur in steps]
+    assert "reuse-test-off" not in backend.cache.entries
+    for a, b in zip(kept, fresh):
+        assert_same(a, b)
+    assert "invoice_reminder" in kept[2].scores and "invoice_reminder" not in kept[1].scores
+
+
+def test_trie_scores_equal_one_forward_per_candidate(backend):
+    prompt = Prompt("You route tasks.", ("Tasks: memo, memo_from_ideas, meeting_minutes, none\n",
+                                         "User: turn my notes into a memo\n", "Which task?"), "Answer:")
+    candidates = [" memo", " memo_from_ideas", " meeting_minutes", " none"]
+    scores = backend.score(prompt, candidates)
+    ids = backend.encode(prompt)
+    for cand, score in zip(candidates, scores):
+        tokens = list(backend.encode_part(cand))
+        if cand == " memo":  # a prefix of another candidate: it must end there
+            tokens += backend.end_ids()
+        with torch.inference_mode():
+            logits = backend.net(input_ids=torch.tensor([ids + tokens])).logits[0].float()
+        logp = torch.log_softmax(logits, dim=-1)
+        expected = sum(logp[len(ids) - 1 + j, t].item() for j, t in enumerate(tokens))
+        assert score == pytest.approx(expected, abs=1e-3)
+
+
+def test_trie_reads_shared_prefixes_once():
+    trie = TokenTrie.build([[1, 2, 3], [1, 2, 4], [1, 2], [5]], end=[0])
+    assert trie.tokens == [1, 2]  # only nodes with children are read
+    assert trie.steps[2] == [(0, 1), (1, 2), (2, 0)]  # [1, 2] is a prefix: scored up to the end token
+    allowed, positions = trie.mask(keep=3, suffix=2)
+    assert positions.tolist() == [3, 4, 5, 6]
+    assert allowed[3].tolist() == [True] * 3 + [True, True] + [True, True]  # node 2 sees node 1 and itself
+    assert allowed[2].tolist() == [True] * 3 + [True, True] + [True, False]
+
+
+def test_eviction_keeps_memory_under_budget(backend, small_catalog):
+    router = Router(backend, create_strategy("constrained", Settings.from_env().prompts_dir))
+    router.decide(small_catalog, TURNS[:1], None, session="probe")
+    one = cache_bytes(backend.cache.entries["probe"].kv)
+    budget, backend.cache.budget = backend.cache.budget, int(one * 2.5)
+    try:
+        for k in range(4):
+            router.decide(small_catalog, TURNS[:1], None, session=f"s{k}")
+            assert backend.cache.total_bytes() <= backend.cache.budget
+        assert list(backend.cache.entries) == ["s2", "s3"]  # least recently used went first
+    finally:
+        backend.cache.budget = budget
