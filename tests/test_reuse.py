@@ -63,6 +63,24 @@ def test_reuse_equals_fresh_through_switch_end_catalog_edit_and_edited_message(
     assert "invoice_reminder" in kept[2].scores and "invoice_reminder" not in kept[1].scores
 
 
+def test_a_new_conversation_reuses_the_header_of_another(backend, small_catalog, reuse_off):
+    router = Router(backend, create_strategy("constrained", Settings.from_env().prompts_dir))
+    router.decide(small_catalog, TURNS[:3], None, session="first")
+    other = [Turn("user", "Please draft a follow-up email to Acme after today's call")]
+    shared = router.decide(small_catalog, other, None, session="second")
+    total = len(backend.encode(router.strategy.prompt(small_catalog, other, None)))
+    assert backend.last_read < total // 2
+    with reuse_off:
+        assert_same(shared, router.decide(small_catalog, other, None))
+    assert backend.last_read > total
+    backend.forget("first")
+    backend.forget("second")
+    assert "first" not in backend.cache.entries
+    again = router.decide(small_catalog, other, None, session="third")
+    assert backend.last_read < total // 2  # the fixed part outlived the conversations
+    assert_same(shared, again)
+
+
 def test_trie_scores_equal_one_forward_per_candidate(backend):
     prompt = Prompt("You route tasks.", ("Tasks: memo, memo_from_ideas, meeting_minutes, none\n",
                                          "User: turn my notes into a memo\n", "Which task?"), "Answer:")

@@ -7,10 +7,11 @@ import torch
 
 @dataclass
 class Entry:
-    """The token ids a cache holds the keys and values of."""
+    """The token ids a cache holds the keys and values of; the first `header` ids are the fixed part."""
 
     ids: list[int]
     kv: object
+    header: int = 0
 
 
 def cache_bytes(kv) -> int:
@@ -36,6 +37,16 @@ def crop(kv, length: int) -> None:
         kv.crop(-extra)
 
 
+def clone_prefix(kv, length: int, config):
+    """A new cache holding a copy of the first `length` positions of `kv`."""
+    from transformers import DynamicCache
+
+    copy = DynamicCache(config=config)
+    for k, layer in enumerate(kv.layers):
+        copy.update(layer.keys[..., :length, :].clone(), layer.values[..., :length, :].clone(), k)
+    return copy
+
+
 class PrefixCache:
     """One cache per live conversation; the total stays under `budget_bytes`."""
 
@@ -47,6 +58,15 @@ class PrefixCache:
         """Remove and return the entry of `session` (put it back with `put`)."""
         return self.entries.pop(session, None)
 
+    def longest_prefix(self, ids: list[int]) -> tuple[Entry | None, int]:
+        """The entry sharing the longest prefix with `ids` (another conversation's header)."""
+        best, length = None, 0
+        for entry in self.entries.values():
+            n = common_prefix(entry.ids, ids)
+            if n > length:
+                best, length = entry, n
+        return best, length
+
     def put(self, session: str, entry: Entry) -> None:
         """Store `entry` as the most recent, evicting the oldest ones past the budget."""
         self.entries[session] = entry
@@ -54,8 +74,12 @@ class PrefixCache:
             self.entries.popitem(last=False)
 
     def drop(self, session: str) -> None:
-        """Forget `session`."""
-        self.entries.pop(session, None)
+        """Forget `session`, keeping its fixed part (instructions, catalog) for later conversations."""
+        entry = self.entries.pop(session, None)
+        if entry is not None and entry.header:
+            crop(entry.kv, entry.header)
+            head = entry.ids[: entry.header]
+            self.put(f"header:{hash(tuple(head))}", Entry(head, entry.kv, entry.header))
 
     def total_bytes(self) -> int:
         """Memory held by every entry."""

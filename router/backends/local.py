@@ -6,7 +6,7 @@ import torch
 
 from router.backends import register
 from router.backends.base import Backend
-from router.backends.kvcache import Entry, PrefixCache, common_prefix, crop
+from router.backends.kvcache import Entry, PrefixCache, clone_prefix, common_prefix, crop
 from router.backends.trie import TokenTrie
 from router.embedded import EMBEDDED, embedded_model_dir
 from router.errors import BackendError
@@ -14,6 +14,7 @@ from router.prompting import Prompt
 from router.settings import Settings
 
 MARK = "\x00PARTS\x00"
+MIN_SHARED = 16  # tokens another conversation must share before its cache is copied
 
 
 def load_model(path: str, adapter: str | None):
@@ -55,6 +56,7 @@ class LocalBackend(Backend):
         self.reuse = reuse
         self.cache = PrefixCache((cache_budget_mb or settings.cache_budget_mb) * 2**20)
         self.lock = threading.Lock()
+        self.last_read = 0  # tokens the last forward pass read (prompt suffix and candidates)
         self.encode_part = lru_cache(maxsize=4096)(self._encode_part)
 
     def _encode_part(self, text: str) -> tuple[int, ...]:
@@ -78,20 +80,34 @@ class LocalBackend(Backend):
             ids.extend(self.encode_part(text))
         return ids
 
+    def header_length(self, prompt: Prompt) -> int:
+        """Tokens of the fixed part: the framing, the system text and the first part (catalog)."""
+        return len(self.encode_part(self.frame(prompt.system)[0])) + len(self.encode_part(prompt.parts[0]))
+
     def end_ids(self) -> list[int]:
         """Token that closes an answer."""
         return [self.tokenizer.eos_token_id] if self.tokenizer.eos_token_id is not None else []
 
     def reusable(self, ids: list[int], session: str | None):
-        """A cache to extend to `ids` and how many of its positions are kept (the session's, or a new one)."""
+        """A cache to extend to `ids` and how many of its positions are kept.
+
+        The session's own cache, else a copy of the longest prefix another conversation
+        shares with `ids` (the instructions and the catalog), else a new cache.
+        """
         from transformers import DynamicCache
 
-        entry = self.cache.take(session) if (session and self.reuse) else None
-        if entry is None:
+        if not (session and self.reuse):
             return DynamicCache(config=self.net.config), 0
-        keep = min(common_prefix(entry.ids, ids), len(ids) - 1)
-        crop(entry.kv, keep)
-        return entry.kv, keep
+        entry = self.cache.take(session)
+        if entry is not None:
+            keep = min(common_prefix(entry.ids, ids), len(ids) - 1)
+            crop(entry.kv, keep)
+            return entry.kv, keep
+        other, shared = self.cache.longest_prefix(ids)
+        keep = min(shared, len(ids) - 1)
+        if other is None or keep < MIN_SHARED:
+            return DynamicCache(config=self.net.config), 0
+        return clone_prefix(other.kv, keep, self.net.config), keep
 
     def forward(self, kv, ids: list[int], keep: int, trie: TokenTrie | None = None) -> torch.Tensor:
         """Read ids[keep:] and, in the same pass, the trie's nodes as continuations of `ids`.
@@ -100,6 +116,7 @@ class LocalBackend(Backend):
         """
         suffix = ids[keep:]
         packed = trie.tokens if trie else []
+        self.last_read = len(suffix) + len(packed)
         options: dict = {}
         if packed:
             allowed, positions = trie.mask(keep, len(suffix))
@@ -111,11 +128,11 @@ class LocalBackend(Backend):
                        past_key_values=kv, use_cache=True, logits_to_keep=len(packed) + 1, **options)
         return torch.log_softmax(out.logits[0].float(), dim=-1)
 
-    def keep(self, session: str | None, ids: list[int], kv) -> None:
+    def keep(self, session: str | None, prompt: Prompt, ids: list[int], kv) -> None:
         """Store the cache of `ids` for the session's next decision."""
         crop(kv, len(ids))
         if session and self.reuse:
-            self.cache.put(session, Entry(list(ids), kv))
+            self.cache.put(session, Entry(list(ids), kv, self.header_length(prompt)))
 
     def score(self, prompt: Prompt, candidates: list[str], session: str | None = None) -> list[float]:
         """Score every candidate in one pass: the new prompt tokens, then the candidates' trie."""
@@ -124,7 +141,7 @@ class LocalBackend(Backend):
         with self.lock, torch.inference_mode():
             kv, keep = self.reusable(ids, session)
             logp = self.forward(kv, ids, keep, trie)
-            self.keep(session, ids, kv)
+            self.keep(session, prompt, ids, kv)
         return trie.scores(logp)
 
     def generate(self, prompt: Prompt, max_tokens: int, stop: tuple[str, ...] = (),
@@ -145,11 +162,11 @@ class LocalBackend(Backend):
                 if any(s in text for s in stop):
                     break
                 logits = self.forward(kv, ids + out, len(ids) + len(out) - 1)[-1]
-            self.keep(session, ids, kv)
+            self.keep(session, prompt, ids, kv)
         return cut_at_stop(text, stop)
 
     def forget(self, session: str) -> None:
-        """Drop the session's cache."""
+        """Drop the session's cache but for its fixed part, which later conversations may share."""
         self.cache.drop(session)
 
 

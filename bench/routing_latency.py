@@ -1,0 +1,102 @@
+"""Per-decision routing latency with and without key/value cache reuse, in one run.
+
+    python bench/routing_latency.py [--dataset data/demo/demo.jsonl] [--sgd FOLDER] [--limit N]
+
+Each conversation is routed turn by turn (gold previous label as the current task, as in an
+evaluation), once reusing the cache and once reading the whole prompt every time, alternating
+conversation by conversation so that machine noise hits both alike. Prints p50/p95/mean,
+their ratio, tokens read per decision, peak memory, and whether both paths chose the same labels.
+"""
+import argparse
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from router.backends import create_backend  # noqa: E402
+from router.catalog import Catalog  # noqa: E402
+from router.conversation import Conversation, read_jsonl  # noqa: E402
+from router.routing import Router  # noqa: E402
+from router.settings import Settings  # noqa: E402
+from router.strategies import create_strategy  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def route(router: Router, conv: Conversation, catalog: Catalog, reuse: bool) -> list[tuple]:
+    """(latency, tokens read, label, scores, cache bytes) of every user turn, gold previous label as current."""
+    router.backend.reuse = reuse
+    out = []
+    for k, previous in zip(conv.user_indices(), [None] + conv.gold_labels()[:-1]):
+        d = router.decide(conv.tasks or catalog, conv.turns[: k + 1], previous, session=conv.id)
+        out.append((d.latency, router.backend.last_read, d.label, d.scores,
+                    router.backend.cache.total_bytes()))
+    router.backend.forget(conv.id)
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) by linear interpolation."""
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+
+
+def report(name: str, conversations: list[Conversation], catalog: Catalog, router: Router) -> int:
+    """Route a set both ways, print the comparison, return the peak bytes of kept caches."""
+    router.decide(catalog, conversations[0].turns[:1], None)  # warm-up, not timed
+    runs = {True: [], False: []}
+    for n, conv in enumerate(conversations, 1):
+        for reuse in (True, False):
+            runs[reuse] += route(router, conv, catalog, reuse)
+        print(f"\r{name}: {n}/{len(conversations)} conversations", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    rows = {}
+    for reuse, results in runs.items():
+        lat = [r[0] for r in results]
+        rows[reuse] = (statistics.median(lat), percentile(lat, 95), statistics.mean(lat), max(lat),
+                       statistics.mean(r[1] for r in results))
+    same = sum(a[2] == b[2] for a, b in zip(runs[True], runs[False]))
+    drift = max(abs(a[3][k] - b[3][k]) for a, b in zip(runs[True], runs[False]) for k in a[3])
+    print(f"\n== {name}: {len(conversations)} conversations, {len(runs[True])} decisions, "
+          f"strategy {router.strategy.name}, model {router.backend.model}")
+    print(f"{'path':<10}{'p50 s':>8}{'p95 s':>8}{'mean s':>8}{'max s':>8}{'tokens read':>13}")
+    for reuse, label in ((True, "reuse"), (False, "no reuse")):
+        p50, p95, mean, top, read = rows[reuse]
+        print(f"{label:<10}{p50:>8.3f}{p95:>8.3f}{mean:>8.3f}{top:>8.3f}{read:>13.0f}")
+    print(f"speed-up p50 {rows[False][0] / rows[True][0]:.1f}x, p95 {rows[False][1] / rows[True][1]:.1f}x; "
+          f"same labels {same}/{len(runs[True])}; largest probability difference {drift:.2e}")
+    return max(r[4] for r in runs[True])
+
+
+def main() -> None:
+    """Parse arguments, load the model once, run the sets."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default=str(ROOT / "data" / "demo" / "demo.jsonl"))
+    parser.add_argument("--catalog", default=str(ROOT / "data" / "default_catalog.json"))
+    parser.add_argument("--sgd", help="an SGD folder (dialogues_*.json and schema.json)")
+    parser.add_argument("--limit", type=int, default=0, help="conversations per set (0: all)")
+    parser.add_argument("--strategy", default="constrained")
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--budget-mb", type=int, default=512)
+    args = parser.parse_args()
+    settings = Settings.from_env()
+    catalog = Catalog.load(args.catalog)
+    backend = create_backend("local", model=args.model, settings=settings, cache_budget_mb=args.budget_mb)
+    router = Router(backend, create_strategy(args.strategy, settings.prompts_dir))
+    sets = [(Path(args.dataset).name, read_jsonl(args.dataset, catalog))]
+    if args.sgd:
+        from data.sgd import read_sgd
+
+        sets.append((f"SGD {args.sgd}", read_sgd(args.sgd, limit=args.limit or None)))
+    peak_cache = 0
+    for name, conversations in sets:
+        peak_cache = max(peak_cache, report(name, conversations[: args.limit or None], catalog, router))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak resident memory {rss:.0f} MiB; peak of kept key/value caches "
+          f"{peak_cache / 2**20:.1f} MiB (budget {args.budget_mb} MiB, least recently used evicted first)")
+
+
+if __name__ == "__main__":
+    main()
