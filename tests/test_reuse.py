@@ -1,4 +1,6 @@
 """Key/value cache reuse: decisions with reuse equal decisions without; memory stays in budget."""
+import math
+
 import pytest
 import torch
 
@@ -72,7 +74,7 @@ def test_a_new_conversation_reuses_the_header_of_another(backend, small_catalog,
     assert backend.last_read < total // 2
     with reuse_off:
         assert_same(shared, router.decide(small_catalog, other, None))
-    assert backend.last_read > total
+    assert backend.last_read >= total  # reading everything: the whole prompt
     backend.forget("first")
     backend.forget("second")
     assert "first" not in backend.cache.entries
@@ -81,30 +83,35 @@ def test_a_new_conversation_reuses_the_header_of_another(backend, small_catalog,
     assert_same(shared, again)
 
 
-def test_trie_scores_equal_one_forward_per_candidate(backend):
+def test_trie_scores_equal_constrained_decoding_by_brute_force(backend):
     prompt = Prompt("You route tasks.", ("Tasks: memo, memo_from_ideas, meeting_minutes, none\n",
                                          "User: turn my notes into a memo\n", "Which task?"), "Answer:")
     candidates = [" memo", " memo_from_ideas", " meeting_minutes", " none"]
     scores = backend.score(prompt, candidates)
+    assert sum(math.exp(s) for s in scores) == pytest.approx(1.0, abs=1e-5)
     ids = backend.encode(prompt)
-    for cand, score in zip(candidates, scores):
-        tokens = list(backend.encode_part(cand))
-        if cand == " memo":  # a prefix of another candidate: it must end there
-            tokens += backend.end_ids()
+    seqs = [list(backend.encode_part(c)) for c in candidates]
+    seqs[0] += backend.end_ids()  # " memo" is a prefix of " memo_from_ideas": it must end there
+    for seq, score in zip(seqs, scores):
         with torch.inference_mode():
-            logits = backend.net(input_ids=torch.tensor([ids + tokens])).logits[0].float()
+            logits = backend.net(input_ids=torch.tensor([ids + seq])).logits[0].float()
         logp = torch.log_softmax(logits, dim=-1)
-        expected = sum(logp[len(ids) - 1 + j, t].item() for j, t in enumerate(tokens))
+        expected = 0.0
+        for j, token in enumerate(seq):
+            allowed = sorted({o[j] for o in seqs if o[:j] == seq[:j] and len(o) > j})
+            row = logp[len(ids) - 1 + j]
+            expected += (row[token] - torch.logsumexp(row[allowed], dim=0)).item()
         assert score == pytest.approx(expected, abs=1e-3)
 
 
-def test_trie_reads_shared_prefixes_once():
-    trie = TokenTrie.build([[1, 2, 3], [1, 2, 4], [1, 2], [5]], end=[0])
-    assert trie.tokens == [1, 2]  # only nodes with children are read
-    assert trie.steps[2] == [(0, 1), (1, 2), (2, 0)]  # [1, 2] is a prefix: scored up to the end token
+def test_trie_reads_only_the_way_to_branches():
+    trie = TokenTrie.build([[1, 2, 3], [1, 2, 4], [1, 2], [5, 6, 7]], end=[0])
+    assert trie.tokens == [1, 2]  # node [1, 2] branches into 3, 4 and the end token
+    assert trie.steps[0] == [(0, 1, [1, 5]), (2, 3, [3, 4, 0])]
+    assert trie.steps[3] == [(0, 5, [1, 5])]  # 6 and 7 are forced: never read
     allowed, positions = trie.mask(keep=3, suffix=2)
     assert positions.tolist() == [3, 4, 5, 6]
-    assert allowed[3].tolist() == [True] * 3 + [True, True] + [True, True]  # node 2 sees node 1 and itself
+    assert allowed[3].tolist() == [True] * 3 + [True, True] + [True, True]
     assert allowed[2].tolist() == [True] * 3 + [True, True] + [True, False]
 
 

@@ -1,4 +1,10 @@
-"""Candidate answers as a token trie, so that prefixes they share are read once."""
+"""Candidate answers as a token trie: the model is read only where the candidates branch.
+
+The score of a candidate is its probability under constrained decoding: at each point where
+candidates part ways, the model's next-token probabilities over the allowed tokens,
+renormalised; where only one token is allowed it is forced and costs nothing. The scores of
+all candidates therefore sum to 1, and only the nodes on the way to a branch are read.
+"""
 from dataclasses import dataclass
 
 import torch
@@ -6,43 +12,53 @@ import torch
 
 @dataclass(frozen=True)
 class TokenTrie:
-    """The trie nodes that must be read (those with children), parents first.
+    """The nodes to read (parents first) and, per candidate, its branching steps.
 
-    `steps[c]` lists, for candidate c, (row, token) pairs: the log-probability of `token`
-    is read at `row` (0 is the prompt's last position, 1 + i is fed node i).
+    A step is (row, token, allowed): log-probabilities are read at `row` (0 is the prompt's
+    last position, 1 + i is read node i); `token` is the candidate's, `allowed` its siblings.
     """
 
     tokens: list[int]
     parents: list[int]
-    steps: list[list[tuple[int, int]]]
+    steps: list[list[tuple[int, int, list[int]]]]
 
     @classmethod
     def build(cls, candidates: list[list[int]], end: list[int]) -> "TokenTrie":
-        """Trie of the candidates; one that is a prefix of another gets the end token."""
+        """Trie of the candidates; one that is a prefix of another ends with the end token."""
         seqs = [c + end if any(o[: len(c)] == c and o != c for o in candidates) else c
                 for c in candidates]
         children: list[dict[int, int]] = [{}]  # node 0 is the root
-        nodes: list[tuple[int, int]] = []  # (token, parent node) for nodes 1..
-        paths = []
+        parent_of, token_of = [-1], [-1]
+        for seq in seqs:
+            node = 0
+            for token in seq:
+                if token not in children[node]:
+                    children[node][token] = len(children)
+                    children.append({})
+                    parent_of.append(node)
+                    token_of.append(token)
+                node = children[node][token]
+        needed = set()  # nodes on the way to a branch (a node with several children)
+        for node in range(1, len(children)):
+            if len(children[node]) > 1:
+                while node > 0 and node not in needed:
+                    needed.add(node)
+                    node = parent_of[node]
+        read = sorted(needed)
+        row = {n: 1 + i for i, n in enumerate(read)} | {0: 0}
+        steps = []
         for seq in seqs:
             node, path = 0, []
             for token in seq:
-                if token not in children[node]:
-                    nodes.append((token, node))
-                    children.append({})
-                    children[node][token] = len(nodes)
+                if len(children[node]) > 1:
+                    path.append((row[node], token, list(children[node])))
                 node = children[node][token]
-                path.append(node)
-            paths.append(path)
-        fed = [n for n in range(1, len(nodes) + 1) if children[n]]
-        row = {n: 1 + i for i, n in enumerate(fed)} | {0: 0}
-        return cls(tokens=[nodes[n - 1][0] for n in fed],
-                   parents=[row[nodes[n - 1][1]] - 1 for n in fed],
-                   steps=[[(row[parent], token) for parent, token in zip([0] + path[:-1], seq)]
-                          for path, seq in zip(paths, seqs)])
+            steps.append(path)
+        return cls(tokens=[token_of[n] for n in read], parents=[row[parent_of[n]] - 1 for n in read],
+                   steps=steps)
 
     def mask(self, keep: int, suffix: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Attention mask (True = may attend) and positions for the suffix then the fed nodes.
+        """Attention mask (True = may attend) and positions for the suffix then the read nodes.
 
         Suffix rows see the cache and the suffix causally; a node sees the cache, the whole
         suffix, its ancestors and itself.
@@ -64,5 +80,6 @@ class TokenTrie:
         return allowed, torch.tensor(positions)
 
     def scores(self, logp: torch.Tensor) -> list[float]:
-        """Sum of log-probabilities along each candidate's path."""
-        return [sum(logp[r, t].item() for r, t in steps) for steps in self.steps]
+        """Log-probability of each candidate under constrained decoding."""
+        return [sum((logp[r, t] - torch.logsumexp(logp[r, allowed], dim=0)).item()
+                    for r, t, allowed in steps) for steps in self.steps]
