@@ -116,14 +116,14 @@ def create_validate_tab(services: Services) -> None:
         return [result[0], *result[2:]]
 
     @shown
-    def confirm(dataset, status, task, assigned, history, pk, *values, request: gr.Request):
+    def confirm(request: gr.Request, dataset, status, task, assigned, history, pk, *values):
         require(pk)
         store.confirm(int(pk), labels_of(pk, values), username(request))
         gr.Info(f"Conversation #{int(pk)} validated.")
         return skip(dataset, status, task, assigned, history, pk, request)
 
     @shown
-    def save_labels(pk, *values, request: gr.Request):
+    def save_labels(request: gr.Request, pk, *values):
         require(pk)
         store.relabel(int(pk), labels_of(pk, values), username(request))
         gr.Info(f"Labels of conversation #{int(pk)} saved.")
@@ -245,7 +245,7 @@ def create_validate_tab(services: Services) -> None:
                 conversation = gr.Chatbot(label="Conversation", height=480)
             with gr.Column(scale=2):
                 pk = gr.Number(label="Conversation # (type one and press Enter to open it)", precision=0)
-                drops = [gr.Dropdown(visible=False, allow_custom_value=False) for _ in range(MAX_TURNS)]
+                drops = [gr.Dropdown(visible=False, allow_custom_value=True) for _ in range(MAX_TURNS)]
                 events = gr.Dataframe(headers=EVENT_HEADERS, interactive=False, wrap=True,
                                       label="Events that follow from the labels")
         with gr.Row():
