@@ -63,6 +63,17 @@ def test_annotator_signs_in_confirms_and_changes_a_label(signed_in_app, settings
     row = next(store.db["labels"].rows_where("conversation_id = ?", [c2], order_by="id desc"))
     assert row["annotator"] == "bo" and store.row(c2)["status"] == "unvalidated"
 
+    client.predict(c2, "0: Write a LinkedIn post", "Write a LinkedIn post, please", api_name="/fix_typo")
+    assert store.edits(c2)[0]["old_content"] == "Write a LinkedIn post"
+    client.predict(*FILTERS, c2, "post or email?", api_name="/flag")
+    assert store.row(c2)["status"] == "flagged" and store.comment(c2) == "post or email?"
+    client.predict(*FILTERS, c2, api_name="/delete_or_restore")
+    assert store.row(c2)["status"] == "deleted"
+    client.predict(*FILTERS, c2, api_name="/delete_or_restore")
+    assert store.row(c2)["status"] == "flagged"
+    exported = client.predict("d", "d-validated", api_name="/export_validated")
+    assert open(exported).read().count("\n") == 1 and store.datasets.catalog("d-validated") == small_catalog
+
 
 def test_users_come_from_a_file_or_the_environment(tmp_path):
     users = tmp_path / "users.txt"
