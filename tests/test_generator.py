@@ -7,6 +7,7 @@ import pytest
 from data.annotations import AnnotationStore, QueueFilter
 from data.datasets import DatasetStore
 from data.db import DatabaseFile
+from router.conversation import Conversation
 from router.generator import (Case, GenerationError, Generator, Mix, UnparsableOutput, check_case,
                               parse_output, plan)
 from tests.conftest import ROOT
@@ -63,8 +64,6 @@ def test_plan_honours_the_shares_and_refuses_bad_settings(small_catalog):
 
 def test_parsed_conversations_arrive_unvalidated_in_the_queue(settings, small_catalog):
     file = DatabaseFile(settings.db_path)
-    from router.conversation import Conversation
-
     conv = Conversation("gen-1", parse_output(GOOD, small_catalog), source="generated")
     DatasetStore(file).add("generated", [conv], source="generated", catalog=small_catalog)
     store = AnnotationStore(file)

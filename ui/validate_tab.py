@@ -51,10 +51,10 @@ def events_rows(conv: Conversation | None, labels: list[str | None]) -> list[lis
 
 def chat(conv: Conversation) -> list[dict]:
     """The conversation as chat messages, text escaped."""
-    return [{"role": t.role, "content": html.escape(t.content)} for t in conv.turns]
+    return [{"role": t.role, "content": html.escape(t.content, quote=False)} for t in conv.turns]
 
 
-def describe(row: dict, assignees: list[str], comment: str, counts: dict | None = None) -> str:
+def describe(row: dict, assignees: list[str], comment: str) -> str:
     """The header of the shown conversation, user text escaped."""
     parts = [f"**#{row['id']}** `{html.escape(row['ext_id'])}` in **{html.escape(row['dataset'])}**",
              f"status **{row['status']}**", f"source {html.escape(row['source'] or '-')}"]
