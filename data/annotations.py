@@ -328,9 +328,16 @@ class AnnotationStore:
             dataset, ("validated",), GOLD_ORIGINS)]
         if not conversations:
             raise AnnotationError(f"dataset '{dataset}' has no validated conversation", field="dataset")
-        self.datasets.add(name, conversations, source=f"validated:{dataset}",
-                          catalog=self.datasets.catalog(dataset), status="validated")
+        with immediate(self.db):
+            self.datasets.add(name, conversations, source=f"validated:{dataset}",
+                              catalog=self.datasets.catalog(dataset), status="validated")
         return conversations
+
+    def add_generated(self, dataset: str, conversations: list[Conversation], catalog: Catalog) -> None:
+        """Put generated conversations, labelled by construction, unvalidated into the queue."""
+        if conversations:
+            with immediate(self.db):
+                self.datasets.add(dataset, conversations, source="generated", catalog=catalog)
 
 
 def validated_copy(conv: Conversation) -> Conversation:

@@ -106,7 +106,7 @@ def print_route(result: dict) -> None:
 
 def cmd_generate(args) -> None:
     """Generate labelled conversations into a dataset, printing progress and what could not be read."""
-    from data.datasets import DatasetStore
+    from data.annotations import AnnotationStore
     from router.generator import Generator, Mix, plan
     from router.services import RouterFactory
 
@@ -121,9 +121,7 @@ def cmd_generate(args) -> None:
     for failure in report.failures:
         print(f"could not read a {failure.case.kind} conversation for {failure.case.task}: "
               f"{failure.reason}\n--- raw output ---\n{failure.raw}\n---", file=sys.stderr)
-    if report.conversations:
-        DatasetStore(store.file).add(args.dataset, report.conversations, source="generated",
-                                     catalog=catalog)
+    AnnotationStore(store.file).add_generated(args.dataset, report.conversations, catalog)
     print(f"stored {len(report.conversations)} conversations in dataset '{args.dataset}', "
           f"{len(report.failures)} could not be read")
 

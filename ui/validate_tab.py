@@ -102,8 +102,9 @@ def create_validate_tab(services: Services) -> None:
         return [history, counts_text(store.counts(flt)), *view(pk)]
 
     def labels_of(pk, values) -> dict[int, str | None]:
-        users = store.suggestion(int(pk)).user_indices()
-        return {k: (None if v in (None, "none") else v) for k, v in zip(users, values)}
+        conv = store.suggestion(int(pk))
+        shown_labels = {k: (None if v in (None, "none") else v) for k, v in zip(conv.user_indices(), values)}
+        return {k: shown_labels.get(k, conv.turns[k].task) for k in conv.user_indices()}
 
     @shown
     def open_queue(dataset, status, task, assigned, history, request: gr.Request):
@@ -216,9 +217,7 @@ def create_validate_tab(services: Services) -> None:
                               services.settings.prompts_dir)
         progress((0, len(cases)), desc="generating")
         report = generator.run(catalog, cases, lambda k, n: progress((k, n), desc="generating"))
-        if report.conversations:
-            services.datasets.add(dataset.strip(), report.conversations, source="generated",
-                                  catalog=catalog)
+        store.add_generated(dataset.strip(), report.conversations, catalog)
         rows = [[f.case.kind, f.case.task, f.reason, f.raw] for f in report.failures]
         return (f"Stored **{len(report.conversations)}** labelled conversations in "
                 f"**{html.escape(dataset.strip())}** (unvalidated, in the queue); "
