@@ -4,6 +4,7 @@ import tempfile
 from pathlib import Path
 
 import gradio as gr
+import pandas as pd
 from gradio.context import Context
 
 from data.annotations import ANY, STATUSES, TO_DO, QueueFilter, label_name
@@ -71,6 +72,11 @@ def counts_text(counts: dict) -> str:
             f"**{counts['progress']:.0%}** validated")
 
 
+def counts_frame(counts: dict) -> pd.DataFrame:
+    """Conversations per status, for the bar plot."""
+    return pd.DataFrame({"status": list(STATUSES), "conversations": [counts[s] for s in STATUSES]})
+
+
 def create_validate_tab(services: Services) -> None:
     """Build the Validate tab and bind its events."""
     store = services.annotations
@@ -99,7 +105,8 @@ def create_validate_tab(services: Services) -> None:
         history = list(history or [])
         if pk is not None and (not history or history[-1] != pk):
             history.append(pk)
-        return [history, counts_text(store.counts(flt)), *view(pk)]
+        counts = store.counts(flt)
+        return [history, counts_text(counts), *view(pk), counts_frame(counts)]
 
     def labels_of(pk, values) -> dict[int, str | None]:
         conv = store.suggestion(int(pk))
@@ -114,7 +121,7 @@ def create_validate_tab(services: Services) -> None:
     @shown
     def show(pk, history):
         result = go(QueueFilter(status=ANY), int(pk), history)
-        return [result[0], *result[2:]]
+        return [result[0], *result[2:-1]]
 
     @shown
     def confirm(request: gr.Request, dataset, status, task, assigned, history, pk, *values):
@@ -236,7 +243,10 @@ def create_validate_tab(services: Services) -> None:
             assigned = gr.Dropdown([ANYONE, ME, *load_users()], value=ANYONE, label="Assigned to",
                                    allow_custom_value=True)
             open_btn = gr.Button("Open queue", variant="primary")
-        counts = gr.Markdown()
+        with gr.Row():
+            counts = gr.Markdown()
+            plot = gr.BarPlot(x="status", y="conversations", height=160, label="Queue by status",
+                              sort=list(STATUSES))
         history = gr.State([])
         with gr.Row():
             with gr.Column(scale=3):
@@ -294,7 +304,7 @@ def create_validate_tab(services: Services) -> None:
 
     filters = [dataset, status, task, assigned, history]
     shown_view = [pk, info, conversation, events, typo_turn, *drops]
-    nav = [history, counts, *shown_view]
+    nav = [history, counts, *shown_view, plot]
     open_btn.click(open_queue, filters, nav, api_name="open_queue")
     pk.submit(show, [pk, history], [history, *shown_view], api_name="show_conversation")
     confirm_btn.click(confirm, [*filters, pk, *drops], nav, api_name="confirm")
