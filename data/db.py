@@ -1,6 +1,7 @@
 """Opening the database: WAL mode and append-only migrations."""
 import sqlite3
 import threading
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -55,3 +56,23 @@ class DatabaseFile:
         if getattr(self.local, "db", None) is None:
             self.local.db = open_db(self.path)
         return self.local.db
+
+
+@contextmanager
+def immediate(db: sqlite_utils.Database):
+    """A write transaction that takes the write lock at BEGIN (waits busy_timeout, never loses a write).
+
+    A deferred BEGIN that reads first can fail to upgrade to a writer when another process
+    committed meanwhile; BEGIN IMMEDIATE queues writers instead. Nested use becomes a savepoint.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.conn.commit()

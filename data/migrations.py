@@ -48,4 +48,24 @@ def m002_default_catalog(db: sqlite_utils.Database) -> None:
                             "position": k, "updated_at": None} for k, t in enumerate(tasks))
 
 
-MIGRATIONS = [m001_initial, m002_default_catalog]
+DEFAULT_GUIDELINES = Path(__file__).with_name("default_guidelines.md")
+
+
+def m005_validate_annotations(db: sqlite_utils.Database) -> None:
+    """Status history, typo fixes, assignments to annotators, annotation guidelines."""
+    db["status_changes"].create({"id": int, "conversation_id": int, "status": str, "previous": str,
+                                 "comment": str, "annotator": str, "created_at": str}, pk="id",
+                                foreign_keys=[("conversation_id", "conversations", "id")])
+    db["status_changes"].create_index(["conversation_id"])
+    db["turn_edits"].create({"id": int, "conversation_id": int, "position": int, "old_content": str,
+                             "new_content": str, "annotator": str, "created_at": str}, pk="id",
+                            foreign_keys=[("conversation_id", "conversations", "id")])
+    db["assignments"].create({"conversation_id": int, "annotator": str, "created_at": str},
+                             pk=("conversation_id", "annotator"),
+                             foreign_keys=[("conversation_id", "conversations", "id")])
+    db["guidelines"].create({"id": int, "text": str, "annotator": str, "created_at": str}, pk="id")
+    db["guidelines"].insert({"text": DEFAULT_GUIDELINES.read_text(encoding="utf-8"),
+                             "annotator": None, "created_at": None})
+
+
+MIGRATIONS = [m001_initial, m002_default_catalog, m005_validate_annotations]

@@ -104,6 +104,28 @@ def print_route(result: dict) -> None:
             print(f"  raw    {d['raw']!r}")
 
 
+def cmd_generate(args) -> None:
+    """Generate labelled conversations into a dataset, printing progress and what could not be read."""
+    from data.annotations import AnnotationStore
+    from router.generator import Generator, Mix, plan
+    from router.services import RouterFactory
+
+    settings = Settings.from_env()
+    store = task_store(args)
+    catalog = store.catalog()
+    cases = plan(catalog, [t.strip() for t in args.tasks.split(",") if t.strip()], args.count,
+                 Mix(args.switch, args.end, args.uncovered, args.smalltalk), args.seed)
+    backend = RouterFactory(settings).backend(args.backend, args.model, args.adapter)
+    report = Generator(backend, settings.prompts_dir).run(
+        catalog, cases, lambda k, n: print(f"generated {k}/{n}", file=sys.stderr, flush=True))
+    for failure in report.failures:
+        print(f"could not read a {failure.case.kind} conversation for {failure.case.task}: "
+              f"{failure.reason}\n--- raw output ---\n{failure.raw}\n---", file=sys.stderr)
+    AnnotationStore(store.file).add_generated(args.dataset, report.conversations, catalog)
+    print(f"stored {len(report.conversations)} conversations in dataset '{args.dataset}', "
+          f"{len(report.failures)} could not be read")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line grammar."""
     from router.backends import backend_names
@@ -141,6 +163,16 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument("--adapter", help="PEFT adapter folder")
     route.add_argument("--catalog", help="catalog JSON file (default: the database's)")
     route.add_argument("--json", action="store_true")
+    gen = sub.add_parser("generate", help="generate labelled conversations into a dataset")
+    gen.add_argument("--tasks", required=True, help="comma-separated task names of the catalog")
+    gen.add_argument("--count", type=int, required=True)
+    gen.add_argument("--dataset", required=True, help="dataset to add them to (created if missing)")
+    for kind in ("switch", "end", "uncovered", "smalltalk"):
+        gen.add_argument(f"--{kind}", type=float, default=0.0, help=f"share of {kind} cases")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--backend", choices=backend_names(), default="local")
+    gen.add_argument("--model", help="model name, folder or hub id (default: embedded)")
+    gen.add_argument("--adapter", help="PEFT adapter folder")
     return parser
 
 
@@ -148,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; domain errors print one line and exit 2."""
     args = build_parser().parse_args(argv)
     try:
-        {"tasks": cmd_tasks, "route": cmd_route}[args.command](args)
+        {"tasks": cmd_tasks, "route": cmd_route, "generate": cmd_generate}[args.command](args)
     except RouterError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

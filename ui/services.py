@@ -1,6 +1,7 @@
 """What the tabs share: settings, the database and the stores, the routers."""
 from dataclasses import dataclass
 
+from data.annotations import AnnotationStore
 from data.datasets import DatasetStore
 from data.db import DatabaseFile
 from data.tasks import TaskStore
@@ -17,9 +18,12 @@ class Services:
     tasks: TaskStore
     datasets: DatasetStore
     routers: RouterFactory
+    annotations: AnnotationStore | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> "Services":
         """Open the database and wire the stores."""
         file = DatabaseFile(settings.db_path)
-        return cls(settings, file, TaskStore(file), DatasetStore(file), RouterFactory(settings))
+        tasks, datasets = TaskStore(file), DatasetStore(file)
+        return cls(settings, file, tasks, datasets, RouterFactory(settings),
+                   annotations=AnnotationStore(file, datasets, tasks))

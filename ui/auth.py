@@ -1,0 +1,47 @@
+"""Sign-in: users from ROUTER_USERS_FILE (lines "user:password") or ROUTER_USERS ("ana:pw1,bo:pw2")."""
+import os
+from pathlib import Path
+
+from data.annotations import ANONYMOUS
+from router.errors import InputError
+
+
+
+class UsersError(InputError):
+    """A users file or variable that cannot be read."""
+
+
+def parse_users(entries: list[str], file: str, lines: list[int] | None = None) -> dict[str, str]:
+    """Users from "user:password" entries; errors name the file (or variable) and line."""
+    users: dict[str, str] = {}
+    for k, entry in enumerate(entries):
+        line = lines[k] if lines else None
+        name, sep, password = entry.strip().partition(":")
+        if not sep or not name.strip() or not password:
+            raise UsersError("expected user:password", file=file, line=line, field=f"entry {k + 1}")
+        if name.strip() in users:
+            raise UsersError(f"user '{name.strip()}' appears twice", file=file, line=line)
+        users[name.strip()] = password
+    return users
+
+
+def load_users(env: dict | None = None) -> dict[str, str]:
+    """The configured users (name -> password); empty when none is configured."""
+    env = os.environ if env is None else env
+    if env.get("ROUTER_USERS_FILE"):
+        path = Path(env["ROUTER_USERS_FILE"])
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise UsersError(f"cannot read the users file ({e})", file=str(path))
+        numbered = [(n, line) for n, line in enumerate(text.splitlines(), start=1)
+                    if line.strip() and not line.lstrip().startswith("#")]
+        return parse_users([line for _, line in numbered], str(path), [n for n, _ in numbered])
+    if env.get("ROUTER_USERS"):
+        return parse_users([e for e in env["ROUTER_USERS"].split(",") if e.strip()], "ROUTER_USERS")
+    return {}
+
+
+def username(request) -> str:
+    """The signed-in user of a Gradio request, or 'anonymous' without sign-in."""
+    return getattr(request, "username", None) or ANONYMOUS
