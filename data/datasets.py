@@ -2,7 +2,7 @@
 import json
 from pathlib import Path
 
-from data.db import DatabaseFile, now
+from data.db import DatabaseFile, immediate, now
 from router.catalog import Catalog
 from router.conversation import Conversation, Turn, read_jsonl, to_jsonl
 from router.errors import InputError
@@ -67,7 +67,7 @@ class DatasetStore:
             catalog: Catalog | None = None, origin: str = "source", annotator: str | None = None,
             status: str = "unvalidated") -> int:
         """Add conversations to dataset `name` (created if missing), all of them or none."""
-        with self.db.atomic():
+        with immediate(self.db):
             if name not in self.names():
                 self.create(name, source, catalog)
             dataset = self.dataset_id(name)
@@ -135,7 +135,7 @@ class DatasetStore:
     def delete(self, name: str) -> None:
         """Remove a dataset with its conversations, turns, labels, runs and predictions."""
         dataset = self.dataset_id(name)
-        with self.db.atomic():
+        with immediate(self.db):
             for sql in ("DELETE FROM predictions WHERE run_id IN (SELECT id FROM runs WHERE dataset_id = ?)",
                         "DELETE FROM runs WHERE dataset_id = ?",
                         "DELETE FROM labels WHERE conversation_id IN (SELECT id FROM conversations WHERE dataset_id = ?)",
@@ -148,7 +148,7 @@ class DatasetStore:
     def set_labels(self, pk: int, labels: dict[int, str | None], origin: str,
                    annotator: str | None = None) -> None:
         """Record new labels for user turns (position -> task or None), keeping the history."""
-        with self.db.atomic():
+        with immediate(self.db):
             self.db["labels"].insert_all({"conversation_id": pk, "position": position, "task": task,
                                           "origin": origin, "annotator": annotator, "created_at": now()}
                                          for position, task in labels.items())

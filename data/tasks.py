@@ -1,7 +1,7 @@
 """The task catalog in SQLite: list, add, edit, delete, import, export."""
 import json
 
-from data.db import DatabaseFile, now
+from data.db import DatabaseFile, immediate, now
 from router.catalog import Catalog, Info, Task, require_valid
 from router.errors import CatalogError, UnknownTaskError
 
@@ -36,7 +36,7 @@ class TaskStore:
 
     def save(self, catalog: Catalog) -> None:
         """Replace the whole table with `catalog`, in one transaction."""
-        with self.db.atomic():
+        with immediate(self.db):
             self.db.execute("DELETE FROM tasks")
             self.db["tasks"].insert_all(task_to_row(t, k) for k, t in enumerate(catalog))
 
