@@ -49,3 +49,12 @@ def m002_default_catalog(db: sqlite_utils.Database) -> None:
 
 
 MIGRATIONS = [m001_initial, m002_default_catalog]
+
+
+def m003_eval_run_columns(db: sqlite_utils.Database) -> None:
+    """Runs remember their conversation limit, when they finished and why they stopped."""
+    for column, kind in (("max_conversations", int), ("finished_at", str), ("error", str)):
+        db["runs"].add_column(column, kind)
+
+
+MIGRATIONS.append(m003_eval_run_columns)

@@ -3,6 +3,7 @@ from dataclasses import dataclass
 
 from data.datasets import DatasetStore
 from data.db import DatabaseFile
+from data.runs import RunStore
 from data.tasks import TaskStore
 from router.services import RouterFactory
 from router.settings import Settings
@@ -17,6 +18,10 @@ class Services:
     tasks: TaskStore
     datasets: DatasetStore
     routers: RouterFactory
+    runs: RunStore | None = None
+
+    def __post_init__(self):
+        self.runs = self.runs or RunStore(self.file, self.datasets)
 
     @classmethod
     def build(cls, settings: Settings) -> "Services":
