@@ -1,4 +1,6 @@
 """Evaluation runs in SQLite: each prediction stored as it is made, metrics on the run row, resume."""
+import csv
+import io
 import json
 from functools import partial
 
@@ -7,7 +9,7 @@ from data.db import DatabaseFile, now
 from router.catalog import Catalog
 from router.decision import Decision
 from router.errors import InputError
-from router.evaluation import Evaluation, Progress, RunConfig
+from router.evaluation import Evaluation, Progress, RunConfig, cases
 from router.events import Event
 from router.metrics import report
 from router.routing import Router
@@ -100,6 +102,42 @@ class RunStore:
         return [dict(r) for r in self.db.query(
             """SELECT p.*, c.ext_id FROM predictions p JOIN conversations c ON c.id = p.conversation_id
                WHERE p.run_id = ? ORDER BY p.conversation_id, p.position""", [run])]
+
+    def labels(self, run: int) -> dict[tuple[int, int], str | None]:
+        """Predicted label of each routed turn of run `run`, by (conversation row id, position)."""
+        return {(r["conversation_id"], r["position"]): r["label"]
+                for r in self.db["predictions"].rows_where("run_id = ?", [run],
+                                                           select="conversation_id, position, label")}
+
+    def turns(self, run: int) -> list[dict]:
+        """One flat row per routed turn: run, conversation, position, message, gold and prediction."""
+        config = self.config(run)
+        conversations = {r: self.datasets.load(r) for r in
+                         {p["conversation_id"] for p in self.predictions(run)}}
+        out = []
+        for p in self.predictions(run):
+            conv = conversations[p["conversation_id"]]
+            gold = dict((k, (g, prev)) for k, g, prev in cases(conv))
+            out.append({"run": run, "config": config.title, "conversation": conv.id,
+                        "position": p["position"], "message": conv.turns[p["position"]].content,
+                        "gold": gold[p["position"]][0], "gold_previous": gold[p["position"]][1],
+                        "label": p["label"], "event": p["event"], "valid": bool(p["valid"]),
+                        "latency": p["latency"], "raw": p["raw"]})
+        return out
+
+    def export_json(self, runs: list[int]) -> str:
+        """Runs with their configuration, metrics and every prediction, as JSON."""
+        return json.dumps([{**{k: v for k, v in self.get(r).items() if k != "dataset_id"},
+                            "turns": self.turns(r)} for r in runs], indent=2, ensure_ascii=False)
+
+    def export_csv(self, runs: list[int]) -> str:
+        """Every prediction of `runs`, one CSV row per turn."""
+        rows = [t for r in runs for t in self.turns(r)]
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["run"])
+        writer.writeheader()
+        writer.writerows(rows)
+        return out.getvalue()
 
     def delete(self, run: int) -> None:
         """Remove run `run` and its predictions."""

@@ -1,5 +1,5 @@
 """What the tabs share: settings, the database and the stores, the routers."""
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from data.datasets import DatasetStore
 from data.db import DatabaseFile
@@ -18,10 +18,10 @@ class Services:
     tasks: TaskStore
     datasets: DatasetStore
     routers: RouterFactory
-    runs: RunStore | None = None
+    runs: RunStore = field(init=False)
 
     def __post_init__(self):
-        self.runs = self.runs or RunStore(self.file, self.datasets)
+        self.runs = RunStore(self.file, self.datasets)
 
     @classmethod
     def build(cls, settings: Settings) -> "Services":
