@@ -123,20 +123,10 @@ def progress_line(label: str):
     return show
 
 
-def metric_table(rows: list[tuple[str, dict]]) -> str:
-    """Headline metrics as a text table: one row per metric, one column per (name, metrics)."""
-    from tabulate import tabulate
-
-    from router.metrics import row
-
-    flat = [row(m) for _, m in rows]
-    return tabulate([[metric, *(f[metric] for f in flat)] for metric in flat[0]],
-                    headers=["metric", *(name for name, _ in rows)], floatfmt=".3f")
-
-
 def cmd_eval(args) -> None:
     """Evaluate a model x strategy on a dataset (resuming an unfinished identical run)."""
     from router.evaluation import RunConfig
+    from router.metrics import text_table
     from router.services import RouterFactory
 
     datasets, runs = stores(args)
@@ -151,7 +141,7 @@ def cmd_eval(args) -> None:
         print(json.dumps({"run": run, "config": config.__dict__, "metrics": metrics}, indent=2))
     else:
         print(f"run {run}: {config.title} on {args.dataset}")
-        print(metric_table([(config.title, metrics), ("copy baseline", metrics["baseline"])]))
+        print(text_table([(config.title, metrics), ("copy baseline", metrics["baseline"])]))
 
 
 def cmd_datasets(args) -> None:

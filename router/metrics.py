@@ -1,4 +1,5 @@
 """The study's metrics (DESIGN.md §3) over routed turns, computed with scikit-learn."""
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -41,6 +42,8 @@ def name(label: str | None) -> str:
 
 def binary(truth: list[bool], guess: list[bool]) -> dict:
     """Confusion matrix, accuracy, precision and recall of a yes/no case (0 where undefined)."""
+    if not truth:
+        return {"tp": 0, "fp": 0, "fn": 0, "tn": 0, "accuracy": 0.0, "precision": 0.0, "recall": 0.0}
     tn, fp, fn, tp = (int(v) for v in confusion_matrix(truth, guess, labels=[False, True]).ravel())
     return {"tp": tp, "fp": fp, "fn": fn, "tn": tn,
             "accuracy": float(accuracy_score(truth, guess)),
@@ -71,7 +74,8 @@ def label_confusion(turns: list[Judged]) -> tuple[list[str], list[list[int]]]:
     """Labels (none first, then sorted) and the gold x predicted confusion matrix."""
     gold, guess = [name(t.gold) for t in turns], [name(t.predicted) for t in turns]
     labels = [NONE] + sorted(set(gold + guess) - {NONE})
-    matrix = confusion_matrix(gold, guess, labels=labels) if turns else np.zeros((1, 1), int)
+    with warnings.catch_warnings(action="ignore", category=UserWarning):  # one label: a 1x1 matrix
+        matrix = confusion_matrix(gold, guess, labels=labels) if turns else np.zeros((1, 1), int)
     return labels, matrix.astype(int).tolist()
 
 
@@ -139,3 +143,12 @@ def row(m: dict) -> dict:
             "none_p": m["none"]["precision"], "none_r": m["none"]["recall"],
             "invalid": m["invalid"], "p50_s": m["latency"]["p50"], "p95_s": m["latency"]["p95"],
             "mean_s": m["latency"]["mean"], "max_s": m["latency"]["max"]}
+
+
+def text_table(runs: list[tuple[str, dict]]) -> str:
+    """Headline metrics as a text table: one row per metric, one column per (name, metrics)."""
+    from tabulate import tabulate
+
+    flat = [row(m) for _, m in runs]
+    return tabulate([[metric, *(f[metric] for f in flat)] for metric in flat[0]],
+                    headers=["metric", *(title for title, _ in runs)], floatfmt=".3f")
