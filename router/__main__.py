@@ -38,6 +38,15 @@ def show_catalog(catalog: Catalog, as_json: bool) -> None:
                    headers=["name", "description", "infos"], maxcolwidths=[None, 60, 40]))
 
 
+def emit(text: str, output: str | None) -> None:
+    """Write `text` to the file `output`, or print it."""
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        print(text, end="")
+
+
 def cmd_tasks(args) -> None:
     """tasks list|add|edit|delete|import|export."""
     store = task_store(args)
@@ -58,12 +67,7 @@ def cmd_tasks(args) -> None:
         catalog = store.import_catalog(Catalog.load(args.file), replace=args.replace)
         print(f"imported {args.file}: the catalog has {len(catalog)} tasks")
     elif args.action == "export":
-        text = store.export(args.shape)
-        if args.output:
-            with open(args.output, "w", encoding="utf-8") as f:
-                f.write(text)
-        else:
-            print(text, end="")
+        emit(store.export(args.shape), args.output)
     if args.action in ("add", "edit", "delete"):
         print(f"{args.action}: done; the catalog has {len(store.catalog())} tasks")
 
@@ -166,12 +170,7 @@ def cmd_datasets(args) -> None:
 
         print(f"imported {import_demo(datasets, args.name)} demo conversations into '{args.name}'")
     elif args.action == "export":
-        text = datasets.export_jsonl(args.name)
-        if args.output:
-            with open(args.output, "w", encoding="utf-8") as f:
-                f.write(text)
-        else:
-            print(text, end="")
+        emit(datasets.export_jsonl(args.name), args.output)
 
 
 def add_eval_parsers(sub, strategies: list[str], backends: list[str]) -> None:
