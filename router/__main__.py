@@ -139,7 +139,10 @@ def cmd_eval(args) -> None:
     router = RouterFactory(Settings.from_env()).router(args.strategy, args.backend, args.model,
                                                       args.adapter)
     catalog = task_store(args).catalog()
-    run = runs.execute(config, router, catalog, progress_line("routed turns"), fresh=args.fresh)
+    try:
+        run = runs.execute(config, router, catalog, progress_line("routed turns"), fresh=args.fresh)
+    except KeyboardInterrupt:
+        raise RouterError("interrupted; the same command resumes the run where it stopped")
     metrics = runs.get(run)["metrics"]
     if args.json:
         print(json.dumps({"run": run, "config": config.__dict__, "metrics": metrics}, indent=2))
