@@ -111,19 +111,15 @@ class RunStore:
 
     def turns(self, run: int) -> list[dict]:
         """One flat row per routed turn: run, conversation, position, message, gold and prediction."""
-        config = self.config(run)
-        conversations = {r: self.datasets.load(r) for r in
-                         {p["conversation_id"] for p in self.predictions(run)}}
-        out = []
-        for p in self.predictions(run):
-            conv = conversations[p["conversation_id"]]
-            gold = dict((k, (g, prev)) for k, g, prev in cases(conv))
-            out.append({"run": run, "config": config.title, "conversation": conv.id,
-                        "position": p["position"], "message": conv.turns[p["position"]].content,
-                        "gold": gold[p["position"]][0], "gold_previous": gold[p["position"]][1],
-                        "label": p["label"], "event": p["event"], "valid": bool(p["valid"]),
-                        "latency": p["latency"], "raw": p["raw"]})
-        return out
+        title, predictions = self.config(run).title, self.predictions(run)
+        conversations = {pk: self.datasets.load(pk) for pk in {p["conversation_id"] for p in predictions}}
+        gold = {(pk, k): (g, prev) for pk, conv in conversations.items() for k, g, prev in cases(conv)}
+        return [{"run": run, "config": title, "conversation": p["ext_id"], "position": p["position"],
+                 "message": conversations[p["conversation_id"]].turns[p["position"]].content,
+                 "gold": gold[p["conversation_id"], p["position"]][0],
+                 "gold_previous": gold[p["conversation_id"], p["position"]][1],
+                 "label": p["label"], "event": p["event"], "valid": bool(p["valid"]),
+                 "latency": p["latency"], "raw": p["raw"]} for p in predictions]
 
     def export_json(self, runs: list[int]) -> str:
         """Runs with their configuration, metrics and every prediction, as JSON."""

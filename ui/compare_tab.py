@@ -35,7 +35,7 @@ def configs(dataset: str, models: str, backend: str, adapter: str, strategies: l
             protocol: str, limit: float | None) -> list[RunConfig]:
     """Every model x strategy configuration asked for (a blank model line is the embedded one)."""
     names = [m.strip() or None for m in (models or "").splitlines()] or [None]
-    return [RunConfig(dataset, strategy, backend, model, adapter.strip() or None, protocol,
+    return [RunConfig(dataset, strategy, backend, model, (adapter or "").strip() or None, protocol,
                       int(limit) if limit else None)
             for model, strategy in product(dict.fromkeys(names), strategies)]
 
