@@ -3,6 +3,7 @@ import gradio as gr
 
 from router.settings import Settings
 from ui.auth import load_users
+from ui.compare_tab import create_compare_tab
 from ui.services import Services
 from ui.tasks_tab import create_tasks_tab
 from ui.validate_tab import create_validate_tab
@@ -14,6 +15,7 @@ def build_app(services: Services) -> gr.Blocks:
         gr.Markdown("# Router Playground\nHow an LLM behaviour router steers an assistant.")
         with gr.Tabs():
             refresh_tasks, task_listing = create_tasks_tab(services)
+            create_compare_tab(services)
             create_validate_tab(services)
         app.load(refresh_tasks, None, task_listing)
     return app

@@ -48,6 +48,12 @@ def m002_default_catalog(db: sqlite_utils.Database) -> None:
                             "position": k, "updated_at": None} for k, t in enumerate(tasks))
 
 
+def m003_eval_run_columns(db: sqlite_utils.Database) -> None:
+    """Runs remember their conversation limit, when they finished and why they stopped."""
+    for column, kind in (("max_conversations", int), ("finished_at", str), ("error", str)):
+        db["runs"].add_column(column, kind)
+
+
 DEFAULT_GUIDELINES = Path(__file__).with_name("default_guidelines.md")
 
 
@@ -68,4 +74,4 @@ def m005_validate_annotations(db: sqlite_utils.Database) -> None:
                              "annotator": None, "created_at": None})
 
 
-MIGRATIONS = [m001_initial, m002_default_catalog, m005_validate_annotations]
+MIGRATIONS = [m001_initial, m002_default_catalog, m003_eval_run_columns, m005_validate_annotations]

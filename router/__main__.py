@@ -38,6 +38,15 @@ def show_catalog(catalog: Catalog, as_json: bool) -> None:
                    headers=["name", "description", "infos"], maxcolwidths=[None, 60, 40]))
 
 
+def emit(text: str, output: str | None) -> None:
+    """Write `text` to the file `output`, or print it."""
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        print(text, end="")
+
+
 def cmd_tasks(args) -> None:
     """tasks list|add|edit|delete|import|export."""
     store = task_store(args)
@@ -58,12 +67,7 @@ def cmd_tasks(args) -> None:
         catalog = store.import_catalog(Catalog.load(args.file), replace=args.replace)
         print(f"imported {args.file}: the catalog has {len(catalog)} tasks")
     elif args.action == "export":
-        text = store.export(args.shape)
-        if args.output:
-            with open(args.output, "w", encoding="utf-8") as f:
-                f.write(text)
-        else:
-            print(text, end="")
+        emit(store.export(args.shape), args.output)
     if args.action in ("add", "edit", "delete"):
         print(f"{args.action}: done; the catalog has {len(store.catalog())} tasks")
 
@@ -124,6 +128,105 @@ def cmd_generate(args) -> None:
     AnnotationStore(store.file).add_generated(args.dataset, report.conversations, catalog)
     print(f"stored {len(report.conversations)} conversations in dataset '{args.dataset}', "
           f"{len(report.failures)} could not be read")
+def stores(args):
+    """Dataset and run stores of the database chosen by --db or the settings."""
+    from data.datasets import DatasetStore
+    from data.db import DatabaseFile
+    from data.runs import RunStore
+
+    file = DatabaseFile(args.db or Settings.from_env().db_path)
+    datasets = DatasetStore(file)
+    return datasets, RunStore(file, datasets)
+
+
+def progress_line(label: str):
+    """A callback printing `label done/total` on one line of stderr."""
+    def show(done: int, total: int) -> None:
+        print(f"\r{label} {done}/{total}", end="\n" if done == total else "", file=sys.stderr,
+              flush=True)
+    return show
+
+
+def cmd_eval(args) -> None:
+    """Evaluate a model x strategy on a dataset (resuming an unfinished identical run)."""
+    from router.evaluation import RunConfig
+    from router.metrics import text_table
+    from router.services import RouterFactory
+
+    datasets, runs = stores(args)
+    config = RunConfig(args.dataset, args.strategy, args.backend, args.model, args.adapter,
+                       args.protocol, args.limit)
+    router = RouterFactory(Settings.from_env()).router(args.strategy, args.backend, args.model,
+                                                      args.adapter)
+    catalog = task_store(args).catalog()
+    try:
+        run = runs.execute(config, router, catalog, progress_line("routed turns"), fresh=args.fresh)
+    except KeyboardInterrupt:
+        raise RouterError("interrupted; the same command resumes the run where it stopped")
+    metrics = runs.get(run)["metrics"]
+    if args.json:
+        print(json.dumps({"run": run, "config": config.__dict__, "metrics": metrics}, indent=2))
+    else:
+        print(f"run {run}: {config.title} on {args.dataset}")
+        print(text_table([(config.title, metrics), ("copy baseline", metrics["baseline"])]))
+
+
+def cmd_datasets(args) -> None:
+    """datasets list|import|import-sgd|import-demo|export."""
+    datasets, _ = stores(args)
+    if args.action == "list":
+        from tabulate import tabulate
+
+        print(tabulate(datasets.summary(), headers="keys"))
+    elif args.action == "import":
+        catalog = Catalog.load(args.catalog) if args.catalog else task_store(args).catalog()
+        count = datasets.import_jsonl(args.name, args.file, catalog)
+        print(f"imported {count} conversations into '{args.name}'")
+    elif args.action == "import-sgd":
+        from data.sgd import import_sgd
+
+        count = import_sgd(datasets, args.name, args.folder, args.limit, args.catalog_size, args.seed,
+                           progress_line("read dialogues"))
+        print(f"imported {count} SGD dialogues into '{args.name}'")
+    elif args.action == "import-demo":
+        from data.samples import import_demo
+
+        print(f"imported {import_demo(datasets, args.name)} demo conversations into '{args.name}'")
+    elif args.action == "export":
+        emit(datasets.export_jsonl(args.name), args.output)
+
+
+def add_eval_parsers(sub, strategies: list[str], backends: list[str]) -> None:
+    """The `eval` and `datasets` subcommands."""
+    ev = sub.add_parser("eval", help="evaluate a model x strategy on a labelled dataset")
+    ev.add_argument("--dataset", required=True)
+    ev.add_argument("--strategy", choices=strategies, default="constrained")
+    ev.add_argument("--backend", choices=backends, default="local")
+    ev.add_argument("--model", help="model name, folder or hub id (default: embedded)")
+    ev.add_argument("--adapter", help="PEFT adapter folder")
+    ev.add_argument("--protocol", choices=["gold", "free"], default="gold",
+                    help="current task = gold previous label, or the router's own previous decision")
+    ev.add_argument("--limit", type=int, help="first N conversations only")
+    ev.add_argument("--fresh", action="store_true", help="start anew instead of resuming")
+    ev.add_argument("--json", action="store_true")
+    ds = sub.add_parser("datasets", help="manage labelled datasets").add_subparsers(
+        dest="action", required=True)
+    ds.add_parser("list", help="list the datasets")
+    imp = ds.add_parser("import", help="import a JSONL file (all or nothing)")
+    imp.add_argument("file")
+    imp.add_argument("--name", required=True)
+    imp.add_argument("--catalog", help="catalog JSON file (default: the database's)")
+    sgd = ds.add_parser("import-sgd", help="import a Schema-Guided Dialogue folder")
+    sgd.add_argument("folder")
+    sgd.add_argument("--name", required=True)
+    sgd.add_argument("--limit", type=int, help="first N dialogues only")
+    sgd.add_argument("--catalog-size", type=int, default=10, help="tasks per conversation")
+    sgd.add_argument("--seed", type=int, default=0, help="seed of the distractor tasks")
+    ds.add_parser("import-demo", help="import the shipped demo dataset").add_argument(
+        "--name", default="demo")
+    exp = ds.add_parser("export", help="export a dataset as JSONL")
+    exp.add_argument("name")
+    exp.add_argument("-o", "--output")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--backend", choices=backend_names(), default="local")
     gen.add_argument("--model", help="model name, folder or hub id (default: embedded)")
     gen.add_argument("--adapter", help="PEFT adapter folder")
+    add_eval_parsers(sub, list(STRATEGIES), backend_names())
     return parser
 
 
@@ -181,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         {"tasks": cmd_tasks, "route": cmd_route, "generate": cmd_generate}[args.command](args)
+        {"tasks": cmd_tasks, "route": cmd_route, "eval": cmd_eval,
+         "datasets": cmd_datasets}[args.command](args)
     except RouterError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

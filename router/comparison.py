@@ -1,0 +1,59 @@
+"""Comparing runs: the metric matrix with the best of each column marked, and the turns they get wrong."""
+from router.conversation import Conversation
+from router.evaluation import cases, key
+from router.metrics import LOWER_IS_BETTER, name, row
+
+BASELINE = "copy baseline"
+BEST = " ★"
+Labels = dict[tuple[object, int], str | None]
+
+
+def matrix(runs: list[tuple[str, dict]]) -> tuple[list[str], list[list]]:
+    """Headers and rows (the runs, then the copy baseline); the best run of each column marked ★."""
+    if not runs:
+        return ["config"], []
+    flat = [row(m) for _, m in runs]
+    columns = [c for c in flat[0] if c != "turns"]
+    best = {c: (min if c in LOWER_IS_BETTER else max)(f[c] for f in flat) for c in columns}
+    rows = [[title, f["turns"], *(cell(f[c], f[c] == best[c] and len(flat) > 1) for c in columns)]
+            for (title, _), f in zip(runs, flat)]
+    base = row(runs[0][1]["baseline"])
+    rows.append([BASELINE, base["turns"], *(cell(base[c], False) for c in columns)])
+    return ["config", "turns", *columns], rows
+
+
+def cell(value: float, best: bool) -> str:
+    """A figure with three decimals, marked when it is the best of its column."""
+    text = f"{value:.3f}" if isinstance(value, float) else str(value)
+    return text + (BEST if best else "")
+
+
+def wrong_turns(conversations: list[Conversation], runs: dict[str, Labels],
+                only_disagreements: bool = False) -> list[list]:
+    """Turns some run gets wrong (or, with `only_disagreements`, where the runs disagree)."""
+    out = []
+    for conv in conversations:
+        for position, gold, _ in cases(conv):
+            labels = [preds.get((key(conv), position), gold) for preds in runs.values()]
+            keep = len(set(labels)) > 1 if only_disagreements else any(l != gold for l in labels)
+            if keep:
+                out.append([conv.id, position, conv.turns[position].content, name(gold),
+                            *(name(l) for l in labels)])
+    return out
+
+
+def conversation_table(conv: Conversation, runs: dict[str, Labels]) -> list[list]:
+    """Every turn of a conversation with its gold label and each run's label side by side."""
+    gold = dict((position, label) for position, label, _ in cases(conv))
+    return [[position, turn.role, turn.content,
+             name(gold[position]) if position in gold else "",
+             *(mark(preds, (key(conv), position), gold[position]) if position in gold else ""
+               for preds in runs.values())]
+            for position, turn in enumerate(conv.turns)]
+
+
+def mark(preds: Labels, turn: tuple[object, int], gold: str | None) -> str:
+    """A run's label of a turn, flagged ✗ when it differs from gold, '-' when not routed yet."""
+    if turn not in preds:
+        return "-"
+    return name(preds[turn]) + ("" if preds[turn] == gold else " ✗")

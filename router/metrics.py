@@ -1,0 +1,154 @@
+"""The study's metrics (DESIGN.md §3) over routed turns, computed with scikit-learn."""
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_score, recall_score
+
+from router.events import MEASURED, Event, event_between
+
+NONE = "none"
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One labelled user turn: gold label, gold previous label and the prediction."""
+
+    conversation: str
+    position: int
+    source: str
+    gold: str | None
+    previous: str | None
+    predicted: str | None
+    valid: bool = True
+    latency: float = 0.0
+
+    @property
+    def gold_event(self) -> Event:
+        """The gold event of the turn."""
+        return event_between(self.previous, self.gold)
+
+    @property
+    def predicted_event(self) -> Event:
+        """The predicted event, judged against the gold previous label."""
+        return event_between(self.previous, self.predicted)
+
+
+def name(label: str | None) -> str:
+    """A label as a string, none for None."""
+    return NONE if label is None else label
+
+
+def binary(truth: list[bool], guess: list[bool]) -> dict:
+    """Confusion matrix, accuracy, precision and recall of a yes/no case (0 where undefined)."""
+    if not truth:
+        return {"tp": 0, "fp": 0, "fn": 0, "tn": 0, "accuracy": 0.0, "precision": 0.0, "recall": 0.0}
+    tn, fp, fn, tp = (int(v) for v in confusion_matrix(truth, guess, labels=[False, True]).ravel())
+    return {"tp": tp, "fp": fp, "fn": fn, "tn": tn,
+            "accuracy": float(accuracy_score(truth, guess)),
+            "precision": float(precision_score(truth, guess, labels=[False, True], zero_division=0.0)),
+            "recall": float(recall_score(truth, guess, labels=[False, True], zero_division=0.0))}
+
+
+def point(turns: list[Judged], event: Event) -> dict:
+    """Metrics of one measurement point (start, switch or end)."""
+    return binary([t.gold_event is event for t in turns], [t.predicted_event is event for t in turns])
+
+
+def share(hits: list[bool]) -> float:
+    """Share of true values, 0 for an empty list."""
+    return float(np.mean(hits)) if hits else 0.0
+
+
+def latency(turns: list[Judged]) -> dict:
+    """p50, p95, mean and max latency in seconds."""
+    values = np.array([t.latency for t in turns], dtype=float)
+    if not len(values):
+        return {"p50": 0.0, "p95": 0.0, "mean": 0.0, "max": 0.0}
+    return {"p50": float(np.percentile(values, 50)), "p95": float(np.percentile(values, 95)),
+            "mean": float(values.mean()), "max": float(values.max())}
+
+
+def label_confusion(turns: list[Judged]) -> tuple[list[str], list[list[int]]]:
+    """Labels (none first, then sorted) and the gold x predicted confusion matrix."""
+    gold, guess = [name(t.gold) for t in turns], [name(t.predicted) for t in turns]
+    labels = [NONE] + sorted(set(gold + guess) - {NONE})
+    with warnings.catch_warnings(action="ignore", category=UserWarning):  # one label: a 1x1 matrix
+        matrix = confusion_matrix(gold, guess, labels=labels) if turns else np.zeros((1, 1), int)
+    return labels, matrix.astype(int).tolist()
+
+
+def by_event(turns: list[Judged]) -> dict:
+    """Turn count and turn accuracy per gold event type."""
+    groups = defaultdict(list)
+    for t in turns:
+        groups[t.gold_event.value].append(t.predicted == t.gold)
+    return {e.value: {"turns": len(groups[e.value]), "turn_accuracy": share(groups[e.value])}
+            for e in Event}
+
+
+def summarize(turns: list[Judged]) -> dict:
+    """Every metric of a set of judged turns, as a JSON-ready dict (no per-source breakdown)."""
+    selection = [t.predicted == t.gold for t in turns if t.gold_event in (Event.START, Event.SWITCH)]
+    labels, matrix = label_confusion(turns)
+    invalid = sum(not t.valid for t in turns)
+    none = binary([t.gold is None for t in turns], [t.predicted is None for t in turns])
+    return {"turns": len(turns),
+            "turn_accuracy": share([t.predicted == t.gold for t in turns]),
+            "task_selection": share(selection),
+            "invalid": invalid,
+            "invalid_rate": invalid / len(turns) if turns else 0.0,
+            "points": {e.value: point(turns, e) for e in MEASURED},
+            "none": {"precision": none["precision"], "recall": none["recall"]},
+            "latency": latency(turns),
+            "labels": labels,
+            "label_confusion": matrix,
+            "by_event": by_event(turns)}
+
+
+def metrics(turns: list[Judged]) -> dict:
+    """Every metric, with the same metrics per conversation source under `by_source`."""
+    sources = defaultdict(list)
+    for t in turns:
+        sources[t.source].append(t)
+    return {**summarize(turns), "by_source": {s: summarize(ts) for s, ts in sorted(sources.items())}}
+
+
+def copy_baseline(turns: list[Judged]) -> list[Judged]:
+    """The same turns predicted by the copy baseline: the gold previous label, instantly."""
+    return [Judged(t.conversation, t.position, t.source, t.gold, t.previous, t.previous)
+            for t in turns]
+
+
+def report(turns: list[Judged]) -> dict:
+    """Metrics of a run with the copy baseline's metrics under `baseline`."""
+    return {**metrics(turns), "baseline": metrics(copy_baseline(turns))}
+
+
+LOWER_IS_BETTER = ("invalid", "p50_s", "p95_s", "mean_s", "max_s")
+
+
+def row(m: dict) -> dict:
+    """The headline figures of a metrics dict, flat, for a table."""
+    p = m["points"]
+    return {"turns": m["turns"], "turn_accuracy": m["turn_accuracy"],
+            "task_selection": m["task_selection"],
+            "start_acc": p["start"]["accuracy"], "start_p": p["start"]["precision"],
+            "start_r": p["start"]["recall"],
+            "switch_acc": p["switch"]["accuracy"], "switch_p": p["switch"]["precision"],
+            "switch_r": p["switch"]["recall"],
+            "end_acc": p["end"]["accuracy"], "end_p": p["end"]["precision"],
+            "end_r": p["end"]["recall"],
+            "none_p": m["none"]["precision"], "none_r": m["none"]["recall"],
+            "invalid": m["invalid"], "p50_s": m["latency"]["p50"], "p95_s": m["latency"]["p95"],
+            "mean_s": m["latency"]["mean"], "max_s": m["latency"]["max"]}
+
+
+def text_table(runs: list[tuple[str, dict]]) -> str:
+    """Headline metrics as a text table: one row per metric, one column per (name, metrics)."""
+    from tabulate import tabulate
+
+    flat = [row(m) for _, m in runs]
+    return tabulate([[metric, *(f[metric] for f in flat)] for metric in flat[0]],
+                    headers=["metric", *(title for title, _ in runs)], floatfmt=".3f")

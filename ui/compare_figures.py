@@ -1,0 +1,50 @@
+"""Interactive figures of the Compare tab (plotly): confusion heatmaps, latencies, invalid outputs."""
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from router.events import MEASURED
+
+Titled = list[tuple[str, dict]]
+
+
+def point_heatmaps(runs: Titled) -> go.Figure:
+    """One 2x2 confusion matrix per measurement point (columns) and run (rows)."""
+    rows = max(1, len(runs))
+    fig = make_subplots(rows=rows, cols=len(MEASURED), vertical_spacing=0.12 / rows,
+                        subplot_titles=[f"{title} · {e.value}" for title, _ in runs for e in MEASURED])
+    for r, (_, metrics) in enumerate(runs, start=1):
+        for c, event in enumerate(MEASURED, start=1):
+            p = metrics["points"][event.value]
+            z = [[p["tp"], p["fn"]], [p["fp"], p["tn"]]]
+            fig.add_trace(go.Heatmap(z=z, x=["predicted yes", "predicted no"], y=["gold yes", "gold no"],
+                                     text=z, texttemplate="%{text}", colorscale="Blues",
+                                     showscale=False), row=r, col=c)
+            fig.update_yaxes(autorange="reversed", row=r, col=c)
+    fig.update_layout(height=220 * rows + 60, margin=dict(t=60, l=10, r=10, b=10))
+    return fig
+
+
+def label_heatmap(title: str, metrics: dict) -> go.Figure:
+    """The gold x predicted label confusion matrix of one run."""
+    labels = metrics["labels"]
+    fig = go.Figure(go.Heatmap(z=metrics["label_confusion"], x=labels, y=labels,
+                               text=metrics["label_confusion"], texttemplate="%{text}",
+                               colorscale="Blues"))
+    fig.update_layout(title=f"Labels · {title}", xaxis_title="predicted", yaxis_title="gold",
+                      height=max(400, 28 * len(labels) + 160), yaxis_autorange="reversed")
+    return fig
+
+
+def latency_boxes(latencies: dict[str, list[float]]) -> go.Figure:
+    """Distribution of decision latencies per run."""
+    fig = go.Figure([go.Box(y=values, name=title, boxpoints="outliers")
+                     for title, values in latencies.items()])
+    fig.update_layout(yaxis_title="seconds per decision", height=380, showlegend=False)
+    return fig
+
+
+def invalid_frame(runs: Titled) -> pd.DataFrame:
+    """Invalid outputs per run, for a bar plot."""
+    return pd.DataFrame({"config": [title for title, _ in runs],
+                         "invalid": [m["invalid"] for _, m in runs]})
