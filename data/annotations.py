@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sklearn.metrics import cohen_kappa_score
 
 from data.datasets import GOLD_ORIGINS, DatasetStore
-from data.db import DatabaseFile, immediate, now
+from data.db import DatabaseFile, Store, immediate, now
 from data.tasks import TaskStore
 from router.catalog import Catalog
 from router.conversation import Conversation
@@ -62,19 +62,14 @@ def label_name(task: str | None) -> str:
     return task if task is not None else "none"
 
 
-class AnnotationStore:
+class AnnotationStore(Store):
     """Annotation actions over the datasets' conversations, turns and labels."""
 
     def __init__(self, file: DatabaseFile, datasets: DatasetStore | None = None,
                  tasks: TaskStore | None = None):
-        self.file = file
+        super().__init__(file)
         self.datasets = datasets or DatasetStore(file)
         self.tasks = tasks or TaskStore(file)
-
-    @property
-    def db(self):
-        """This thread's connection."""
-        return self.file.db
 
     # -- the queue -------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 import json
 from pathlib import Path
 
-from data.db import DatabaseFile, immediate, now
+from data.db import Store, immediate, now
 from router.catalog import Catalog
 from router.conversation import Conversation, Turn, read_jsonl, to_jsonl
 from router.errors import InputError
@@ -15,16 +15,9 @@ class DatasetError(InputError):
     """A dataset that does not exist, or a name already taken."""
 
 
-class DatasetStore:
+class DatasetStore(Store):
     """Datasets, their conversations, turns and label history."""
 
-    def __init__(self, file: DatabaseFile):
-        self.file = file
-
-    @property
-    def db(self):
-        """This thread's connection."""
-        return self.file.db
 
     def names(self) -> list[str]:
         """Dataset names, oldest first."""

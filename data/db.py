@@ -76,3 +76,16 @@ def immediate(db: sqlite_utils.Database):
         db.conn.rollback()
         raise
     db.conn.commit()
+
+
+class Store:
+    """Base of the stores: holds the database file and hands out this thread's connection."""
+
+    def __init__(self, file: DatabaseFile):
+        self.file = file
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """This thread's connection."""
+        return self.file.db
+

@@ -1,7 +1,7 @@
 """The task catalog in SQLite: list, add, edit, delete, import, export."""
 import json
 
-from data.db import DatabaseFile, immediate, now
+from data.db import Store, immediate, now
 from router.catalog import Catalog, Info, Task, require_valid
 from router.errors import CatalogError, UnknownTaskError
 
@@ -19,16 +19,9 @@ def task_to_row(task: Task, position: int) -> dict:
             "position": position, "updated_at": now()}
 
 
-class TaskStore:
+class TaskStore(Store):
     """The catalog in effect, kept in the `tasks` table."""
 
-    def __init__(self, file: DatabaseFile):
-        self.file = file
-
-    @property
-    def db(self):
-        """This thread's connection."""
-        return self.file.db
 
     def catalog(self) -> Catalog:
         """The current catalog, in its order."""
