@@ -280,13 +280,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+COMMANDS = {"tasks": cmd_tasks, "route": cmd_route, "generate": cmd_generate,
+            "eval": cmd_eval, "datasets": cmd_datasets}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; domain errors print one line and exit 2."""
     args = build_parser().parse_args(argv)
     try:
-        {"tasks": cmd_tasks, "route": cmd_route, "generate": cmd_generate}[args.command](args)
-        {"tasks": cmd_tasks, "route": cmd_route, "eval": cmd_eval,
-         "datasets": cmd_datasets}[args.command](args)
+        COMMANDS[args.command](args)
     except RouterError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
