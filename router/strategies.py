@@ -67,10 +67,15 @@ class Constrained(Strategy):
 
     name = "constrained"
 
+    @staticmethod
+    def answer(prompt: Prompt, label: str) -> str:
+        """The text of the answer `label` as scored after the prompt (the backend closes it)."""
+        space = "" if prompt.answer_prefix[-1:].isspace() or not prompt.answer_prefix else " "
+        return space + label
+
     def run(self, backend, prompt, catalog, session):
         candidates = catalog.names + [NONE]
-        space = "" if prompt.answer_prefix[-1:].isspace() or not prompt.answer_prefix else " "
-        logps = backend.score(prompt, [space + c for c in candidates], session=session)
+        logps = backend.score(prompt, [self.answer(prompt, c) for c in candidates], session=session)
         top = max(logps)
         weights = [math.exp(lp - top) for lp in logps]
         probs = {c: w / sum(weights) for c, w in zip(candidates, weights)}

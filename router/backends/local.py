@@ -40,6 +40,23 @@ def load_model(path: str, adapter: str | None):
     return tokenizer, model.eval()
 
 
+def chat_frame(tokenizer, system: str) -> tuple[str, str]:
+    """Chat-template text before and after the user message."""
+    if not tokenizer.chat_template:
+        return system + "\n\n", "\n\n"
+    text = tokenizer.apply_chat_template(
+        [{"role": "system", "content": system}, {"role": "user", "content": MARK}],
+        tokenize=False, add_generation_prompt=True)
+    before, after = text.split(MARK)
+    return before, after
+
+
+def prompt_texts(tokenizer, prompt: Prompt) -> tuple[str, ...]:
+    """The texts a prompt is tokenized from, each on its own: framing, parts, closing and answer prefix."""
+    before, after = chat_frame(tokenizer, prompt.system)
+    return (before, *prompt.parts, after + prompt.answer_prefix)
+
+
 @register("local")
 class LocalBackend(Backend):
     """Transformers in this process, reusing each conversation's key/value cache."""
@@ -64,19 +81,12 @@ class LocalBackend(Backend):
 
     def frame(self, system: str) -> tuple[str, str]:
         """Chat-template text before and after the user message."""
-        if not self.tokenizer.chat_template:
-            return system + "\n\n", "\n\n"
-        text = self.tokenizer.apply_chat_template(
-            [{"role": "system", "content": system}, {"role": "user", "content": MARK}],
-            tokenize=False, add_generation_prompt=True)
-        before, after = text.split(MARK)
-        return before, after
+        return chat_frame(self.tokenizer, system)
 
     def encode(self, prompt: Prompt) -> list[int]:
         """Token ids of a prompt, part by part, so that a longer conversation extends a shorter one."""
-        before, after = self.frame(prompt.system)
         ids: list[int] = []
-        for text in (before, *prompt.parts, after + prompt.answer_prefix):
+        for text in prompt_texts(self.tokenizer, prompt):
             ids.extend(self.encode_part(text))
         return ids
 

@@ -1,0 +1,1 @@
+"""Fine-tuning the router model: training examples, job configuration, the training job."""

@@ -1,0 +1,90 @@
+"""Training examples in exactly the prompt format the constrained router reads at inference."""
+import random
+from dataclasses import dataclass
+from functools import lru_cache
+
+from router.backends.local import prompt_texts
+from router.conversation import Conversation
+from router.errors import RouterError
+from router.evaluation import cases
+from router.metrics import name
+from router.strategies import Constrained
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled user turn: the routing prompt and the gold answer, as text and as token ids."""
+
+    conversation: str
+    position: int
+    source: str
+    prompt: str
+    completion: str
+    prompt_ids: tuple[int, ...]
+    completion_ids: tuple[int, ...]
+
+    @property
+    def length(self) -> int:
+        """Tokens of prompt and answer together."""
+        return len(self.prompt_ids) + len(self.completion_ids)
+
+    def row(self) -> dict:
+        """A tokenized trl row: the loss falls on the answer only (completion_mask)."""
+        return {"input_ids": [*self.prompt_ids, *self.completion_ids],
+                "completion_mask": [0] * len(self.prompt_ids) + [1] * len(self.completion_ids)}
+
+
+class ExampleBuilder:
+    """Renders each labelled user turn with the gold previous label as the current task.
+
+    The prompt is tokenized part by part, as LocalBackend does; the answer is the gold
+    label as the constrained strategy scores it, closed by the end-of-sequence token.
+    """
+
+    def __init__(self, strategy: Constrained, tokenizer, max_length: int):
+        self.strategy, self.tokenizer, self.max_length = strategy, tokenizer, max_length
+        self.encode = lru_cache(maxsize=8192)(self._encode)
+        self.skipped = 0
+
+    def _encode(self, text: str) -> tuple[int, ...]:
+        return tuple(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def conversation(self, conv: Conversation) -> list[Example]:
+        """Examples of one conversation; those longer than max_length are skipped and counted."""
+        if conv.tasks is None:
+            raise RouterError(f"conversation '{conv.id}' has no catalog to train with")
+        out = []
+        for position, gold, previous in cases(conv):
+            example = self.example(conv, position, gold, previous)
+            if example.length > self.max_length:
+                self.skipped += 1
+            else:
+                out.append(example)
+        return out
+
+    def example(self, conv: Conversation, position: int, gold: str | None,
+                previous: str | None) -> Example:
+        """The example of the user turn at `position`."""
+        prompt = self.strategy.prompt(conv.tasks, conv.turns[: position + 1], previous)
+        texts = prompt_texts(self.tokenizer, prompt)
+        answer = self.strategy.answer(prompt, name(gold))
+        eos = [self.tokenizer.eos_token_id] if self.tokenizer.eos_token_id is not None else []
+        return Example(conv.id, position, conv.source, "".join(texts), answer,
+                       tuple(i for t in texts for i in self.encode(t)), (*self.encode(answer), *eos))
+
+    def build(self, conversations: list[Conversation]) -> list[Example]:
+        """Examples of every conversation, in order."""
+        return [e for c in conversations for e in self.conversation(c)]
+
+
+def split(conversations: list[Conversation], fraction: float,
+          seed: int) -> tuple[list[Conversation], list[Conversation]]:
+    """Train and held-out conversations: a seeded split by conversation, never by turn."""
+    order = sorted(range(len(conversations)), key=lambda k: conversations[k].id)
+    random.Random(seed).shuffle(order)
+    held = round(len(order) * fraction)
+    if fraction > 0 and len(order) > 1:
+        held = min(max(held, 1), len(order) - 1)
+    chosen = set(order[:held])
+    return ([c for k, c in enumerate(conversations) if k not in chosen],
+            [c for k, c in enumerate(conversations) if k in chosen])

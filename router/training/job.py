@@ -1,0 +1,192 @@
+"""The training job: trl's SFTTrainer with a peft LoRA adapter (QLoRA 4-bit NF4 on CUDA)."""
+import importlib.util
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import torch
+
+from router.embedded import EMBEDDED, embedded_model_dir
+from router.errors import RouterError
+from router.settings import Settings
+from router.training.config import TrainConfig
+from router.training.examples import Example
+
+QLORA, LORA_CPU, LORA_CUDA = "QLoRA 4-bit (CUDA)", "LoRA on CPU", "LoRA on CUDA (no bitsandbytes)"
+
+
+class Reporter(Protocol):
+    """Where a job reports what it does, and where it learns that it should stop."""
+
+    def log(self, line: str) -> None:
+        """Append a line to the job's log."""
+
+    def progress(self, step: int, total: int) -> None:
+        """Training reached `step` of `total`."""
+
+    def loss(self, kind: str, step: int, value: float) -> None:
+        """A train or eval loss point."""
+
+    def stop_requested(self) -> bool:
+        """Whether someone asked the job to stop."""
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """How a job ended: stopped (a checkpoint to resume from) or finished (an adapter)."""
+
+    stopped: bool
+    adapter: Path | None
+    steps: int
+    tokens: int
+    seconds: float
+    method: str
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Training throughput of this process, prompt and answer tokens alike."""
+        return self.tokens / self.seconds if self.seconds else 0.0
+
+
+def training_method() -> str:
+    """QLoRA when CUDA and bitsandbytes are there, plain LoRA otherwise."""
+    if not torch.cuda.is_available():
+        return LORA_CPU
+    return QLORA if importlib.util.find_spec("bitsandbytes") else LORA_CUDA
+
+
+def model_path(base: str, settings: Settings) -> str:
+    """The folder or hub id of a base model; the embedded one is converted on first use."""
+    return str(embedded_model_dir(settings.model_cache)) if base == EMBEDDED else base
+
+
+def load_base(path: str, method: str):
+    """The base model, quantized to 4-bit NF4 for QLoRA."""
+    from transformers import AutoModelForCausalLM
+
+    if method != QLORA:
+        return AutoModelForCausalLM.from_pretrained(path)
+    from peft import prepare_model_for_kbit_training
+    from transformers import BitsAndBytesConfig
+
+    quantization = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                      bnb_4bit_compute_dtype=torch.bfloat16)
+    model = AutoModelForCausalLM.from_pretrained(path, quantization_config=quantization, device_map="auto")
+    return prepare_model_for_kbit_training(model)
+
+
+class Watch:
+    """A trainer callback: reports progress and losses, stops on request or at the time bound."""
+
+    def __init__(self, reporter: Reporter, max_minutes: float | None):
+        from transformers import TrainerCallback
+
+        self.reporter, self.stopped, self.timed_out = reporter, False, False
+        self.deadline = time.monotonic() + max_minutes * 60 if max_minutes else None
+        watch = self
+
+        class Callback(TrainerCallback):
+            def on_step_end(self, args, state, control, **kwargs):
+                watch.step_end(state, control)
+
+            def on_log(self, args, state, control, logs=None, **kwargs):
+                watch.logged(state, logs or {})
+
+        self.callback = Callback()
+
+    def step_end(self, state, control) -> None:
+        """Report progress; on a stop request or past the deadline, save a checkpoint and stop."""
+        self.reporter.progress(state.global_step, state.max_steps)
+        if self.reporter.stop_requested():
+            self.stopped = True
+        elif self.deadline is not None and time.monotonic() > self.deadline:
+            self.timed_out = True
+        if self.stopped or self.timed_out:
+            control.should_training_stop = control.should_save = True
+            self.reporter.log(f"step {state.global_step}: " + (
+                "stop requested, saving a checkpoint" if self.stopped else "time bound reached"))
+
+    def logged(self, state, logs: dict) -> None:
+        """Record train and eval losses and write one log line."""
+        for key, kind in (("loss", "train"), ("eval_loss", "eval")):
+            if key in logs:
+                self.reporter.loss(kind, state.global_step, float(logs[key]))
+        shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in logs.items())
+        self.reporter.log(f"step {state.global_step}/{state.max_steps}: {shown}")
+
+
+def dataset(examples: list[Example]):
+    """Tokenized rows for trl (input_ids and completion_mask)."""
+    from datasets import Dataset
+
+    return Dataset.from_list([e.row() for e in examples])
+
+
+def sft_config(config: TrainConfig, method: str, has_eval: bool):
+    """trl's SFTConfig for the job; checkpoints go under output_dir/checkpoints."""
+    from trl import SFTConfig
+
+    return SFTConfig(
+        output_dir=str(Path(config.output_dir) / "checkpoints"), num_train_epochs=config.epochs,
+        max_steps=config.max_steps, per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size, gradient_accumulation_steps=config.grad_accumulation,
+        learning_rate=config.learning_rate, logging_steps=1, seed=config.seed,
+        eval_strategy="steps" if has_eval else "no", eval_steps=config.eval_steps,
+        save_strategy="steps", save_steps=config.save_steps, save_total_limit=2,
+        max_length=config.max_seq_length, completion_only_loss=True,
+        include_num_input_tokens_seen="non_padding", use_cpu=method == LORA_CPU,
+        bf16=method == QLORA, report_to="none", disable_tqdm=True, dataloader_num_workers=0)
+
+
+def last_checkpoint(folder: str) -> str | None:
+    """The newest checkpoint folder under `folder`, if any."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(folder) if Path(folder).is_dir() else None
+
+
+def tokens_seen(checkpoint: str | None) -> int:
+    """Tokens the training had read when `checkpoint` was saved (0 without one)."""
+    if not checkpoint:
+        return 0
+    from transformers import TrainerState
+
+    return TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json")).num_input_tokens_seen
+
+
+def train(config: TrainConfig, train_examples: list[Example], eval_examples: list[Example],
+          reporter: Reporter, settings: Settings) -> TrainResult:
+    """Train a LoRA adapter on the examples; resume from the last checkpoint in output_dir if any."""
+    from peft import LoraConfig
+    from transformers import AutoTokenizer
+    from trl import SFTTrainer
+
+    if not train_examples:
+        raise RouterError("no training example: the datasets have no labelled user turn that fits "
+                          f"max_seq_length {config.max_seq_length}")
+    method = training_method()
+    reporter.log(f"training with {method}: {len(train_examples)} train examples, "
+                 f"{len(eval_examples)} eval examples")
+    path = model_path(config.base_model, settings)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                      target_modules=config.target_modules, task_type="CAUSAL_LM")
+    watch = Watch(reporter, config.max_minutes)
+    trainer = SFTTrainer(model=load_base(path, method), args=sft_config(config, method, bool(eval_examples)),
+                         train_dataset=dataset(train_examples),
+                         eval_dataset=dataset(eval_examples) if eval_examples else None,
+                         processing_class=tokenizer, peft_config=lora, callbacks=[watch.callback])
+    checkpoint = last_checkpoint(trainer.args.output_dir)
+    if checkpoint:
+        reporter.log(f"resuming from {checkpoint}")
+    seen = tokens_seen(checkpoint)
+    output = trainer.train(resume_from_checkpoint=checkpoint)
+    tokens, seconds = trainer.state.num_input_tokens_seen - seen, output.metrics.get("train_runtime", 0.0)
+    adapter = None
+    if not watch.stopped:
+        adapter = Path(config.output_dir) / "adapter"
+        trainer.model.save_pretrained(adapter)
+        tokenizer.save_pretrained(adapter)
+        reporter.log(f"adapter saved to {adapter}")
+    return TrainResult(watch.stopped, adapter, trainer.state.global_step, tokens, seconds, method)
