@@ -74,4 +74,17 @@ def m005_validate_annotations(db: sqlite_utils.Database) -> None:
                              "annotator": None, "created_at": None})
 
 
-MIGRATIONS = [m001_initial, m002_default_catalog, m003_eval_run_columns, m005_validate_annotations]
+def m006_train_jobs(db: sqlite_utils.Database) -> None:
+    """Training jobs' results and loss points; fine-tuned router models."""
+    for column, kind in (("evaluate", int), ("error", str), ("adapter", str), ("model", str),
+                         ("heldout", str), ("eval_runs", str), ("result", str)):
+        db["jobs"].add_column(column, kind)
+    db["job_losses"].create({"job_id": int, "kind": str, "step": int, "value": float},
+                            foreign_keys=[("job_id", "jobs", "id")])
+    db["job_losses"].create_index(["job_id"])
+    db["models"].create({"name": str, "base": str, "adapter": str, "job_id": int, "created_at": str},
+                        pk="name", foreign_keys=[("job_id", "jobs", "id")])
+
+
+MIGRATIONS = [m001_initial, m002_default_catalog, m003_eval_run_columns, m005_validate_annotations,
+              m006_train_jobs]

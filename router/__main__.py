@@ -196,6 +196,30 @@ def cmd_datasets(args) -> None:
         emit(datasets.export_jsonl(args.name), args.output)
 
 
+def cmd_train(args) -> None:
+    """Run a training job from its config file (as a new job, or as job --job of the queue)."""
+    import os
+    import traceback
+
+    from data.db import DatabaseFile
+    from data.jobs import JobStore
+    from data.training import TrainingJob
+    from router.training.config import TrainConfig
+
+    settings = Settings.from_env()
+    file = DatabaseFile(args.db or settings.db_path)
+    jobs, config = JobStore(file), TrainConfig.load(args.config)
+    job = args.job or jobs.create(config.__dict__, evaluate=not args.no_eval, status="running")
+    jobs.set(job, pid=os.getpid(), status="running")
+    try:
+        status = TrainingJob(file, settings, job, config).run(evaluate=not args.no_eval)
+    except BaseException as e:
+        jobs.log(job, traceback.format_exc())
+        jobs.mark(job, "failed", error=f"{type(e).__name__}: {e}")
+        raise
+    print(f"job {job}: {status}")
+
+
 def add_eval_parsers(sub, strategies: list[str], backends: list[str]) -> None:
     """The `eval` and `datasets` subcommands."""
     ev = sub.add_parser("eval", help="evaluate a model x strategy on a labelled dataset")
@@ -277,11 +301,16 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--model", help="model name, folder or hub id (default: embedded)")
     gen.add_argument("--adapter", help="PEFT adapter folder")
     add_eval_parsers(sub, list(STRATEGIES), backend_names())
+    train = sub.add_parser("train", help="fine-tune the router model (LoRA; QLoRA on CUDA)")
+    train.add_argument("config", help="training configuration JSON file")
+    train.add_argument("--job", type=int, help="run this queued job of the database")
+    train.add_argument("--no-eval", action="store_true",
+                       help="skip the base vs fine-tuned evaluation on the held-out conversations")
     return parser
 
 
 COMMANDS = {"tasks": cmd_tasks, "route": cmd_route, "generate": cmd_generate,
-            "eval": cmd_eval, "datasets": cmd_datasets}
+            "eval": cmd_eval, "datasets": cmd_datasets, "train": cmd_train}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,117 @@
+"""What a training job does: gather conversations, train, register the adapter, evaluate base vs tuned."""
+from dataclasses import replace
+from pathlib import Path
+
+from data.datasets import DatasetStore
+from data.db import DatabaseFile
+from data.jobs import JobReporter, JobStore
+from data.models import ModelStore
+from data.runs import RunStore
+from data.tasks import TaskStore
+from router.catalog import Catalog
+from router.conversation import Conversation
+from router.embedded import EMBEDDED
+from router.evaluation import RunConfig
+from router.services import RouterFactory
+from router.settings import Settings
+from router.strategies import create_strategy
+from router.training.config import TrainConfig
+from router.training.examples import ExampleBuilder, split
+from router.training.job import model_path, train
+
+STRATEGY = "constrained"
+
+
+def gather(datasets: DatasetStore, config: TrainConfig, default: Catalog) -> list[Conversation]:
+    """The configured datasets' conversations, each carrying the catalog it is routed with."""
+    out = []
+    for name in config.datasets:
+        catalog = datasets.catalog(name) or default
+        out += [replace(c, tasks=c.tasks or catalog)
+                for c in datasets.conversations(name, tuple(config.statuses))]
+    return out[: config.max_conversations]
+
+
+def heldout_name(job: int) -> str:
+    """The dataset holding a job's held-out conversations."""
+    return f"job{job}-heldout"
+
+
+def tuned_name(job: int) -> str:
+    """The name a job's adapter is registered under."""
+    return f"job{job}-lora"
+
+
+class TrainingJob:
+    """One job of the `jobs` table, run in this process."""
+
+    def __init__(self, file: DatabaseFile, settings: Settings, job: int, config: TrainConfig):
+        self.settings, self.job = settings, job
+        self.config = replace(config, output_dir=config.output_dir or str(output_dir(settings, job)))
+        self.jobs, self.datasets, self.models = JobStore(file), DatasetStore(file), ModelStore(file)
+        self.tasks, self.runs = TaskStore(file), RunStore(file, self.datasets)
+        self.reporter = JobReporter(self.jobs, job)
+
+    def run(self, evaluate: bool = True) -> str:
+        """Train (resuming from a checkpoint), then register and evaluate; return the final status."""
+        config = self.config
+        train_convs, held = split(gather(self.datasets, config, self.tasks.catalog()),
+                                  config.eval_fraction, config.seed)
+        self.keep_heldout(held)
+        builder = ExampleBuilder(create_strategy(STRATEGY, self.settings.prompts_dir),
+                                 tokenizer(config, self.settings), config.max_seq_length)
+        train_examples, eval_examples = builder.build(train_convs), builder.build(held)
+        self.reporter.log(f"{len(train_convs)} train and {len(held)} held-out conversations; "
+                          f"{builder.skipped} examples longer than {config.max_seq_length} tokens skipped")
+        result = train(config, train_examples, eval_examples[: config.max_eval_examples], self.reporter,
+                       self.settings)
+        summary = {"steps": result.steps, "tokens": result.tokens, "seconds": result.seconds,
+                   "tokens_per_second": result.tokens_per_second, "method": result.method,
+                   "train_examples": len(train_examples), "eval_examples": len(eval_examples)}
+        if result.stopped:
+            self.jobs.mark(self.job, "stopped", result=summary)
+            return "stopped"
+        model = self.models.register(tuned_name(self.job), config.base_model, str(result.adapter), self.job)
+        self.jobs.set(self.job, progress=1.0, result=summary, adapter=str(result.adapter), model=model)
+        if evaluate and held:
+            self.jobs.set(self.job, eval_runs=self.evaluate(config, str(result.adapter)))
+        self.jobs.mark(self.job, "done")
+        return "done"
+
+    def keep_heldout(self, held: list[Conversation]) -> None:
+        """Store the held-out conversations as a dataset (once: a resumed job finds it there)."""
+        name = heldout_name(self.job)
+        if held and name not in self.datasets.names():
+            self.datasets.add(name, [replace(c, meta={}) for c in held], source="heldout")
+        self.jobs.set(self.job, heldout=name if held else None)
+
+    def evaluate(self, config: TrainConfig, adapter: str) -> dict[str, int]:
+        """Evaluate the base and the tuned model on the held-out conversations; return the run ids."""
+        factory, runs = RouterFactory(self.settings), {}
+        model = None if config.base_model == EMBEDDED else config.base_model
+        for role, tuned in (("base", None), ("tuned", adapter)):
+            run_config = RunConfig(heldout_name(self.job), STRATEGY, "local", model, tuned)
+            self.reporter.log(f"evaluating the {role} model on the held-out conversations")
+            router = factory.router(STRATEGY, "local", model, tuned)
+            runs[role] = self.runs.execute(run_config, router, self.tasks.catalog(), self.eval_progress(role))
+            factory.backends.clear()
+        return runs
+
+    def eval_progress(self, role: str):
+        """A progress callback logging every tenth routed turn."""
+        def show(done: int, total: int) -> None:
+            if done == total or done % 10 == 0:
+                self.reporter.log(f"{role} evaluation: {done}/{total} turns routed")
+        return show
+
+
+def tokenizer(config: TrainConfig, settings: Settings):
+    """The base model's tokenizer."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(model_path(config.base_model, settings))
+
+
+def output_dir(settings: Settings, job: int) -> Path:
+    """Where a job keeps its config, log, checkpoints and adapter by default."""
+    return settings.data_dir / "jobs" / str(job)

@@ -1,0 +1,158 @@
+"""Fine-tuning: examples in the inference prompt format, config errors, real short jobs on the embedded model."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import pytest
+
+from data.datasets import DatasetStore
+from data.db import DatabaseFile
+from data.jobs import JobStore
+from data.models import ModelStore
+from data.runner import Runner
+from data.runs import RunStore
+from router.conversation import Conversation, Turn
+from router.errors import RouterError
+from router.evaluation import cases
+from router.routing import Router
+from router.services import RouterFactory
+from router.strategies import create_strategy
+from router.training.config import TrainConfig, TrainConfigError
+from router.training.examples import ExampleBuilder, split
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tiny_conversations(catalog, count: int = 6) -> list[Conversation]:
+    """Short labelled conversations from two sources: starts, switches and ends."""
+    out = []
+    for k in range(count):
+        last = (Turn("user", "Now I want a LinkedIn post about it", "linkedin_post", True) if k % 3
+                else Turn("user", "Thanks, that is all", None, True))
+        out.append(Conversation(f"c{k}", (
+            Turn("user", "Help me write the minutes of our meeting", "meeting_minutes", True),
+            Turn("assistant", "Sure. Who attended?"), last),
+            source="generated" if k % 2 else "chat", tasks=catalog))
+    return out
+
+
+def quick_config(**overrides) -> TrainConfig:
+    """A job small enough for a test: a few steps on short sequences, one example a step."""
+    return replace(TrainConfig(datasets=["tiny"], max_steps=2, max_seq_length=400, batch_size=1,
+                               eval_steps=1000, save_steps=1000, eval_fraction=0.2), **overrides)
+
+
+def wait_for(predicate, timeout: float, what: str):
+    """Poll `predicate` until it returns something true; fail after `timeout` seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_examples_are_the_inference_prompt_with_the_answer_only_in_the_loss(backend, small_catalog, settings):
+    conv = tiny_conversations(small_catalog)[1]
+    strategy = create_strategy("constrained", settings.prompts_dir)
+    examples = ExampleBuilder(strategy, backend.tokenizer, 2000).conversation(conv)
+    assert [(e.position, e.completion) for e in examples] == [(0, " meeting_minutes"), (2, " linkedin_post")]
+    for example, (position, _, previous) in zip(examples, cases(conv)):
+        prompt = strategy.prompt(conv.tasks, conv.turns[: position + 1], previous)
+        assert list(example.prompt_ids) == backend.encode(prompt)
+        assert list(example.completion_ids) == [*backend.encode_part(example.completion), *backend.end_ids()]
+        row = example.row()
+        assert row["completion_mask"] == [0] * len(example.prompt_ids) + [1] * len(example.completion_ids)
+    assert "Current task: meeting_minutes" in examples[1].prompt
+    assert ExampleBuilder(strategy, backend.tokenizer, 50).conversation(conv) == []
+
+
+def test_split_keeps_each_conversation_on_one_side(small_catalog):
+    convs = tiny_conversations(small_catalog, 10)
+    train, held = split(convs, 0.3, seed=7)
+    assert len(held) == 3 and len(train) == 7
+    assert {c.id for c in train} | {c.id for c in held} == {c.id for c in convs}
+    assert not {c.id for c in train} & {c.id for c in held}
+    assert split(convs, 0.3, seed=7) == (train, held)
+    assert split(convs, 0.3, seed=8) != (train, held)
+
+
+def test_config_file_errors_name_the_field(tmp_path):
+    path = tmp_path / "config.json"
+    quick_config().save(path)
+    assert TrainConfig.load(path) == quick_config()
+    for raw, field in (({"datasets": ["d"], "lora_r": 0}, "lora_r"), ({"datasets": []}, "datasets"),
+                       ({"datasets": ["d"], "learning_rate": "fast"}, "learning_rate"),
+                       ({"datasets": ["d"], "epoch": 3}, "epoch")):
+        path.write_text(json.dumps(raw))
+        with pytest.raises(TrainConfigError) as e:
+            TrainConfig.load(path)
+        assert e.value.field == field and str(path) in str(e.value)
+
+
+def test_a_job_from_the_command_line_registers_an_adapter_that_routes(settings, small_catalog, tmp_path,
+                                                                      backend):
+    file = DatabaseFile(settings.db_path)
+    datasets = DatasetStore(file)
+    datasets.add("tiny", tiny_conversations(small_catalog))
+    config = quick_config().save(tmp_path / "config.json")
+    env = {**os.environ, "ROUTER_DATA_DIR": str(settings.data_dir), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-m", "router", "--db", str(settings.db_path), "train", str(config)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    job = JobStore(file).get(1)
+    assert job["status"] == "done" and job["progress"] == 1.0
+    assert job["result"]["steps"] == 2 and job["result"]["method"] == "LoRA on CPU"
+    assert [p["step"] for p in JobStore(file).losses(1) if p["kind"] == "train"] == [1, 2]
+    model = ModelStore(file).get("job1-lora")
+    assert (settings.data_dir / "jobs" / "1" / "adapter" / "adapter_config.json").exists()
+    assert model["adapter"] == str(settings.data_dir / "jobs" / "1" / "adapter")
+    runs = RunStore(file, datasets)
+    base, tuned = (runs.get(job["eval_runs"][k]) for k in ("base", "tuned"))
+    assert base["dataset"] == tuned["dataset"] == "job1-heldout" and tuned["adapter"] == model["adapter"]
+    assert base["metrics"]["turns"] == tuned["metrics"]["turns"] > 0
+    assert set(tuned["metrics"]["by_source"]) <= {"chat", "generated"}
+    assert set(tuned["metrics"]["by_source"]) == {c.source for c in datasets.conversations("job1-heldout")}
+    conv = tiny_conversations(small_catalog)[1]
+    router = RouterFactory(settings).router("constrained", "local", model["base"], model["adapter"])
+    decision = router.decide(small_catalog, conv.turns[:1], None)
+    plain = Router(backend, create_strategy("constrained", settings.prompts_dir)).decide(
+        small_catalog, conv.turns[:1], None)
+    assert decision.valid and decision.scores.keys() == plain.scores.keys()
+    assert decision.scores != plain.scores  # the adapter changed the model
+
+
+def test_queue_stop_resume_and_crashes(settings, small_catalog):
+    """Real subprocess jobs: a queue of two, a stop with a checkpoint, a resume, a failing and a killed job."""
+    file = DatabaseFile(settings.db_path)
+    DatasetStore(file).add("tiny", tiny_conversations(small_catalog))
+    jobs = JobStore(file)
+    runner = Runner(jobs, settings)
+    first = runner.submit(quick_config(max_steps=6, save_steps=1000), evaluate=False)
+    broken = runner.submit(quick_config(datasets=["missing"]), evaluate=False)
+    assert jobs.get(first)["status"] == "running" and jobs.get(broken)["status"] == "queued"
+    wait_for(lambda: jobs.get(first)["progress"] > 0, 300, "a first training step")
+    assert runner.stop(first) == "stopping"
+    wait_for(lambda: runner.poll() or jobs.get(first)["status"] == "stopped", 300, "the stop")
+    checkpoints = list((settings.data_dir / "jobs" / str(first) / "checkpoints").glob("checkpoint-*"))
+    assert checkpoints and jobs.get(broken)["status"] in ("running", "failed")
+    wait_for(lambda: runner.poll() or jobs.get(broken)["status"] == "failed", 120, "the broken job")
+    assert "no dataset called 'missing'" in jobs.get(broken)["error"]
+    assert "Traceback" in jobs.get(broken)["log"]
+    runner.resume(first)
+    wait_for(lambda: "resuming from" in jobs.get(first)["log"], 300, "the resumed job")
+    os.kill(jobs.get(first)["pid"], signal.SIGKILL)
+    wait_for(lambda: runner.poll() or jobs.get(first)["status"] == "failed", 60, "the killed job")
+    assert "ended unexpectedly" in jobs.get(first)["log"] and jobs.get(first)["error"]
+    runner.resume(first)
+    wait_for(lambda: runner.poll() or jobs.get(first)["status"] in ("done", "failed"), 300, "the end")
+    job = jobs.get(first)
+    assert job["status"] == "done", job["log"][-2000:]
+    assert job["result"]["steps"] == 6 and ModelStore(file).get(f"job{first}-lora")
+    with pytest.raises(RouterError):
+        runner.resume(first)
