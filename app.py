@@ -6,6 +6,7 @@ from ui.auth import load_users
 from ui.compare_tab import create_compare_tab
 from ui.services import Services
 from ui.tasks_tab import create_tasks_tab
+from ui.train_tab import create_train_tab
 from ui.validate_tab import create_validate_tab
 
 
@@ -17,6 +18,7 @@ def build_app(services: Services) -> gr.Blocks:
             refresh_tasks, task_listing = create_tasks_tab(services)
             create_compare_tab(services)
             create_validate_tab(services)
+            create_train_tab(services)
         app.load(refresh_tasks, None, task_listing)
     return app
 

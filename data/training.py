@@ -74,7 +74,7 @@ class TrainingJob:
         model = self.models.register(tuned_name(self.job), config.base_model, str(result.adapter), self.job)
         self.jobs.set(self.job, progress=1.0, result=summary, adapter=str(result.adapter), model=model)
         if evaluate and held:
-            self.jobs.set(self.job, eval_runs=self.evaluate(config, str(result.adapter)))
+            self.jobs.set(self.job, eval_runs=self.evaluate(heldout_name(self.job), str(result.adapter)))
         self.jobs.mark(self.job, "done")
         return "done"
 
@@ -85,15 +85,15 @@ class TrainingJob:
             self.datasets.add(name, [replace(c, meta={}) for c in held], source="heldout")
         self.jobs.set(self.job, heldout=name if held else None)
 
-    def evaluate(self, config: TrainConfig, adapter: str) -> dict[str, int]:
-        """Evaluate the base and the tuned model on the held-out conversations; return the run ids."""
+    def evaluate(self, dataset: str, adapter: str) -> dict[str, int]:
+        """Evaluate the base and the tuned model on `dataset`; return their run ids."""
         factory, runs = RouterFactory(self.settings), {}
-        model = None if config.base_model == EMBEDDED else config.base_model
+        model = None if self.config.base_model == EMBEDDED else self.config.base_model
         for role, tuned in (("base", None), ("tuned", adapter)):
-            run_config = RunConfig(heldout_name(self.job), STRATEGY, "local", model, tuned)
-            self.reporter.log(f"evaluating the {role} model on the held-out conversations")
+            self.reporter.log(f"evaluating the {role} model on '{dataset}'")
             router = factory.router(STRATEGY, "local", model, tuned)
-            runs[role] = self.runs.execute(run_config, router, self.tasks.catalog(), self.eval_progress(role))
+            runs[role] = self.runs.execute(RunConfig(dataset, STRATEGY, "local", model, tuned), router,
+                                           self.tasks.catalog(), self.eval_progress(role))
             factory.backends.clear()
         return runs
 

@@ -57,3 +57,33 @@ def mark(preds: Labels, turn: tuple[object, int], gold: str | None) -> str:
     if turn not in preds:
         return "-"
     return name(preds[turn]) + ("" if preds[turn] == gold else " ✗")
+
+
+HEADLINE = ("turns", "turn_accuracy", "task_selection", "start_r", "switch_r", "end_r", "none_r")
+OVERALL = "all sources"
+
+
+def figures(m: dict) -> dict:
+    """Headline figures of a metrics dict and the turn accuracy at each gold event type."""
+    flat = row(m)
+    return {**{k: flat[k] for k in HEADLINE},
+            **{f"{e}: turn_accuracy": v["turn_accuracy"] for e, v in m["by_event"].items() if v["turns"]}}
+
+
+def scoped(m: dict, scope: str) -> dict | None:
+    """The metrics of one data source, or of all of them."""
+    return m if scope == OVERALL else m.get("by_source", {}).get(scope)
+
+
+def breakdown(runs: list[tuple[str, dict]]) -> tuple[list[str], list[list]]:
+    """Figures overall, per data source and per event type: the runs side by side, then the copy baseline."""
+    if not runs:
+        return ["scope", "metric"], []
+    titled = [*runs, (BASELINE, runs[0][1]["baseline"])]
+    rows = []
+    for scope in (OVERALL, *runs[0][1].get("by_source", {})):
+        columns = [scoped(m, scope) for _, m in titled]
+        names = figures(columns[0])
+        rows += [[scope, metric, *(cell(figures(c).get(metric, 0.0), False) if c else "-" for c in columns)]
+                 for metric in names]
+    return ["scope", "metric", *(title for title, _ in titled)], rows

@@ -9,7 +9,8 @@ import pandas as pd
 from data.samples import import_demo
 from data.sgd import import_sgd
 from router.backends import backend_names
-from router.comparison import conversation_table, matrix, wrong_turns
+from router.comparison import breakdown, conversation_table, matrix, wrong_turns
+from router.embedded import EMBEDDED
 from router.evaluation import RunConfig
 from router.strategies import STRATEGIES
 from ui.compare_figures import invalid_frame, label_heatmap, latency_boxes, point_heatmaps
@@ -112,6 +113,7 @@ def create_compare_tab(services: Services):
         labels = {title: runs.labels(r["id"]) for (title, _), r in zip(titled, chosen)}
         wrong = wrong_turns(drilled(labels), labels, only_disagreements)
         titles = [t for t, _ in titled]
+        by_source = breakdown(titled)
         return (pd.DataFrame(rows, columns=headers), point_heatmaps(titled),
                 gr.update(choices=titles, value=titles[0] if titles else None),
                 label_heatmap(*titled[0]) if titled else None,
@@ -119,7 +121,8 @@ def create_compare_tab(services: Services):
                                for (title, _), r in zip(titled, chosen)}),
                 invalid_frame(titled),
                 pd.DataFrame(wrong, columns=["conversation", "turn", "user", "gold", *labels]),
-                gr.update(choices=list(dict.fromkeys(w[0] for w in wrong)), value=None))
+                gr.update(choices=list(dict.fromkeys(w[0] for w in wrong)), value=None),
+                pd.DataFrame(by_source[1], columns=by_source[0]))
 
     def drilled(labels: dict) -> list:
         pks = sorted({pk for preds in labels.values() for pk, _ in preds})
@@ -136,6 +139,13 @@ def create_compare_tab(services: Services):
         conv = next((c for c in drilled(labels) if c.id == conversation), None)
         rows = conversation_table(conv, labels) if conv else []
         return pd.DataFrame(rows, columns=["turn", "role", "message", "gold", *labels])
+
+    @shown
+    def use_tuned(name):
+        if not name:
+            return gr.update(), gr.update()
+        base, adapter_path = services.models.resolve(name)
+        return ("" if base == EMBEDDED else base), adapter_path
 
     @shown
     def delete(dataset, run_ids):
@@ -182,6 +192,8 @@ def create_compare_tab(services: Services):
             models = gr.Textbox(label="Models, one per line (blank: the embedded model)", lines=2)
             backend = gr.Dropdown(label="Backend", choices=backend_names(), value="local")
             adapter = gr.Textbox(label="PEFT adapter folder (optional)")
+            tuned = gr.Dropdown(label="Or a fine-tuned router model (Train tab)",
+                                choices=services.models.choices())
         with gr.Row():
             strategies = gr.CheckboxGroup(list(STRATEGIES), value=["constrained"], label="Strategies")
             protocol = gr.Radio(["gold", "free"], value="gold", label="Current task",
@@ -193,6 +205,8 @@ def create_compare_tab(services: Services):
             show_btn = gr.Button("Show", scale=1)
         matrix_table = gr.Dataframe(label="Metrics (★ best of each column; copy baseline last)",
                                     interactive=False, wrap=True)
+        with gr.Accordion("Per data source and event type", open=False):
+            sources_table = gr.Dataframe(interactive=False, wrap=True)
         points_plot = gr.Plot(label="Confusion matrices per point (start, switch, end)")
         with gr.Row():
             with gr.Column():
@@ -215,7 +229,7 @@ def create_compare_tab(services: Services):
                 download = gr.File(label="Export", interactive=False)
 
     views = [matrix_table, points_plot, label_run, labels_plot, latency_plot, invalid_plot,
-             wrong_table, conversation]
+             wrong_table, conversation, sources_table]
     refresh_btn.click(dataset_choice, None, dataset, api_name="refresh_datasets")
     upload_btn.click(upload, [upload_file, upload_name], dataset, api_name="import_jsonl")
     sgd_btn.click(sgd, [sgd_folder, sgd_name, sgd_limit, sgd_size, sgd_seed], dataset,
@@ -226,6 +240,8 @@ def create_compare_tab(services: Services):
                      [run_pick, runs_table], api_name="launch").then(
         show, [run_pick, only], views)
     show_btn.click(show, [run_pick, only], views, api_name="show_runs")
+    tuned.focus(lambda: gr.update(choices=services.models.choices()), None, tuned)
+    tuned.change(use_tuned, tuned, [models, adapter])
     only.change(show, [run_pick, only], views)
     label_run.change(show_labels, [run_pick, label_run], labels_plot)
     conversation.change(show_conversation, [run_pick, conversation], conversation_view,

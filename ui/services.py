@@ -4,6 +4,9 @@ from dataclasses import dataclass
 from data.annotations import AnnotationStore
 from data.datasets import DatasetStore
 from data.db import DatabaseFile
+from data.jobs import JobStore
+from data.models import ModelStore
+from data.runner import Runner
 from data.runs import RunStore
 from data.tasks import TaskStore
 from router.services import RouterFactory
@@ -21,11 +24,16 @@ class Services:
     runs: RunStore
     annotations: AnnotationStore
     routers: RouterFactory
+    jobs: JobStore
+    models: ModelStore
+    runner: Runner
 
     @classmethod
     def build(cls, settings: Settings) -> "Services":
         """Open the database and wire the stores."""
         file = DatabaseFile(settings.db_path)
         tasks, datasets = TaskStore(file), DatasetStore(file)
+        jobs = JobStore(file)
         return cls(settings, file, tasks, datasets, RunStore(file, datasets),
-                   AnnotationStore(file, datasets, tasks), RouterFactory(settings))
+                   AnnotationStore(file, datasets, tasks), RouterFactory(settings),
+                   jobs, ModelStore(file), Runner(jobs, settings))
