@@ -146,6 +146,8 @@ def test_queue_stop_resume_and_crashes(settings, small_catalog):
     assert "Traceback" in jobs.get(broken)["log"]
     runner.resume(first)
     wait_for(lambda: "resuming from" in jobs.get(first)["log"], 300, "the resumed job")
+    Runner(jobs, settings).poll()  # as after an app restart: the running job is found alive, not failed
+    assert jobs.get(first)["status"] == "running"
     os.kill(jobs.get(first)["pid"], signal.SIGKILL)
     wait_for(lambda: runner.poll() or jobs.get(first)["status"] == "failed", 60, "the killed job")
     assert "ended unexpectedly" in jobs.get(first)["log"] and jobs.get(first)["error"]

@@ -103,6 +103,7 @@ def create_train_tab(services: Services):
         with gr.Row():
             base_model = gr.Textbox(label="Base model (name, folder or hub id)", value=EMBEDDED)
             datasets = gr.Dropdown(label="Datasets", choices=services.datasets.names(), multiselect=True,
+                                   allow_custom_value=True,
                                    scale=2)
             refresh_btn = gr.Button("Refresh datasets", scale=0)
         with gr.Row():
