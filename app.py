@@ -18,8 +18,9 @@ def build_app(services: Services) -> gr.Blocks:
             refresh_tasks, task_listing = create_tasks_tab(services)
             create_compare_tab(services)
             create_validate_tab(services)
-            create_train_tab(services)
+            newest_job, job_pick = create_train_tab(services)
         app.load(refresh_tasks, None, task_listing)
+        app.load(newest_job, None, job_pick)
     return app
 
 

@@ -9,6 +9,7 @@ baseline. Everything goes to a throw-away data folder unless --data-dir is given
 import argparse
 import sys
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -55,7 +56,7 @@ def main() -> None:
                          batch_size=args.batch_size, learning_rate=args.lr, eval_fraction=0.05,
                          eval_steps=10**6, save_steps=10**6, max_eval_examples=16)
     jobs = JobStore(file)
-    job = jobs.create(config.__dict__, evaluate=False, status="running")
+    job = jobs.create(asdict(config), evaluate=False, status="running")
     training = TrainingJob(file, settings, job, config)
     training.run(evaluate=False)
     result = jobs.get(job)["result"]

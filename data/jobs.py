@@ -113,9 +113,9 @@ class JobReporter:
         print(line, flush=True)
         self.jobs.log(self.job, line)
 
-    def progress(self, step: int, total: int) -> None:
-        """Training reached `step` of `total`."""
-        self.jobs.progress(self.job, step / total if total else 0.0)
+    def progress(self, fraction: float) -> None:
+        """Share of the training done."""
+        self.jobs.progress(self.job, fraction)
 
     def loss(self, kind: str, step: int, value: float) -> None:
         """A train or eval loss point."""

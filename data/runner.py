@@ -4,6 +4,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from data.jobs import JobStore
@@ -51,7 +52,7 @@ class Runner:
         if not config.output_dir:
             config.output_dir = str(output_dir(self.settings, job))
         config.save(Path(config.output_dir) / "config.json")
-        self.jobs.set(job, config=config.__dict__)
+        self.jobs.set(job, config=asdict(config))
         self.poll()
         return job
 

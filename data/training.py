@@ -1,5 +1,5 @@
 """What a training job does: gather conversations, train, register the adapter, evaluate base vs tuned."""
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from data.datasets import DatasetStore
@@ -51,6 +51,7 @@ class TrainingJob:
         self.jobs, self.datasets, self.models = JobStore(file), DatasetStore(file), ModelStore(file)
         self.tasks, self.runs = TaskStore(file), RunStore(file, self.datasets)
         self.reporter = JobReporter(self.jobs, job)
+        self.jobs.set(job, config=asdict(self.config))
 
     def run(self, evaluate: bool = True) -> str:
         """Train (resuming from a checkpoint), then register and evaluate; return the final status."""

@@ -200,6 +200,7 @@ def cmd_train(args) -> None:
     """Run a training job from its config file (as a new job, or as job --job of the queue)."""
     import os
     import traceback
+    from dataclasses import asdict
 
     from data.db import DatabaseFile
     from data.jobs import JobStore
@@ -209,7 +210,7 @@ def cmd_train(args) -> None:
     settings = Settings.from_env()
     file = DatabaseFile(args.db or settings.db_path)
     jobs, config = JobStore(file), TrainConfig.load(args.config)
-    job = args.job or jobs.create(config.__dict__, evaluate=not args.no_eval, status="running")
+    job = args.job or jobs.create(asdict(config), evaluate=not args.no_eval, status="running")
     jobs.set(job, pid=os.getpid(), status="running")
     try:
         status = TrainingJob(file, settings, job, config).run(evaluate=not args.no_eval)

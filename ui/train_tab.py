@@ -64,6 +64,7 @@ def create_train_tab(services: Services):
         ids = [j["id"] for j in jobs.listing()]
         return gr.update(choices=ids, value=selected if selected in ids else (ids[0] if ids else None))
 
+    @shown
     def refresh(job_id):
         runner.poll()
         job = jobs.get(job_id) if job_id else None

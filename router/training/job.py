@@ -22,8 +22,8 @@ class Reporter(Protocol):
     def log(self, line: str) -> None:
         """Append a line to the job's log."""
 
-    def progress(self, step: int, total: int) -> None:
-        """Training reached `step` of `total`."""
+    def progress(self, fraction: float) -> None:
+        """Share of the training done, in [0, 1]."""
 
     def loss(self, kind: str, step: int, value: float) -> None:
         """A train or eval loss point."""
@@ -83,7 +83,7 @@ class Watch:
         from transformers import TrainerCallback
 
         self.reporter, self.stopped, self.timed_out = reporter, False, False
-        self.deadline = time.monotonic() + max_minutes * 60 if max_minutes else None
+        self.started, self.bound = time.monotonic(), max_minutes * 60 if max_minutes else None
         watch = self
 
         class Callback(TrainerCallback):
@@ -96,11 +96,12 @@ class Watch:
         self.callback = Callback()
 
     def step_end(self, state, control) -> None:
-        """Report progress; on a stop request or past the deadline, save a checkpoint and stop."""
-        self.reporter.progress(state.global_step, state.max_steps)
+        """Report progress (steps, or time under a time bound); on a stop request or past the bound, stop."""
+        elapsed = (time.monotonic() - self.started) / self.bound if self.bound else 0.0
+        self.reporter.progress(min(1.0, max(state.global_step / max(state.max_steps, 1), elapsed)))
         if self.reporter.stop_requested():
             self.stopped = True
-        elif self.deadline is not None and time.monotonic() > self.deadline:
+        elif elapsed > 1.0:
             self.timed_out = True
         if self.stopped or self.timed_out:
             control.should_training_stop = control.should_save = True
