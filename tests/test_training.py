@@ -100,15 +100,15 @@ def test_a_job_from_the_command_line_registers_an_adapter_that_routes(settings, 
     file = DatabaseFile(settings.db_path)
     datasets = DatasetStore(file)
     datasets.add("tiny", tiny_conversations(small_catalog))
-    config = quick_config().save(tmp_path / "config.json")
+    config = quick_config(max_steps=1).save(tmp_path / "config.json")
     env = {**os.environ, "ROUTER_DATA_DIR": str(settings.data_dir), "HF_HUB_OFFLINE": "1"}
     done = subprocess.run([sys.executable, "-m", "router", "--db", str(settings.db_path), "train", str(config)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     job = JobStore(file).get(1)
     assert job["status"] == "done" and job["progress"] == 1.0
-    assert job["result"]["steps"] == 2 and job["result"]["method"] == "LoRA on CPU"
-    assert [p["step"] for p in JobStore(file).losses(1) if p["kind"] == "train"] == [1, 2]
+    assert job["result"]["steps"] == 1 and job["result"]["method"] == "LoRA on CPU"
+    assert [p["step"] for p in JobStore(file).losses(1) if p["kind"] == "train"] == [1]
     model = ModelStore(file).get("job1-lora")
     assert (settings.data_dir / "jobs" / "1" / "adapter" / "adapter_config.json").exists()
     assert model["adapter"] == str(settings.data_dir / "jobs" / "1" / "adapter")
@@ -127,34 +127,39 @@ def test_a_job_from_the_command_line_registers_an_adapter_that_routes(settings, 
     assert decision.scores != plain.scores  # the adapter changed the model
 
 
-def test_queue_stop_resume_and_crashes(settings, small_catalog):
-    """Real subprocess jobs: a queue of two, a stop with a checkpoint, a resume, a failing and a killed job."""
+def test_queue_stop_resume_and_a_killed_job(settings, small_catalog):
+    """Real subprocess jobs: a queue of two, a stop with a checkpoint, a killed job, a resume."""
     file = DatabaseFile(settings.db_path)
     DatasetStore(file).add("tiny", tiny_conversations(small_catalog))
     jobs = JobStore(file)
     runner = Runner(jobs, settings)
-    first = runner.submit(quick_config(max_steps=6, save_steps=1000), evaluate=False)
-    broken = runner.submit(quick_config(datasets=["missing"]), evaluate=False)
-    assert jobs.get(first)["status"] == "running" and jobs.get(broken)["status"] == "queued"
+    first = runner.submit(quick_config(max_steps=4), evaluate=False)
+    second = runner.submit(quick_config(), evaluate=False)
+    assert jobs.get(first)["status"] == "running" and jobs.get(second)["status"] == "queued"
     wait_for(lambda: jobs.get(first)["progress"] > 0, 300, "a first training step")
+    Runner(jobs, settings).poll()  # as after an app restart: the running job is found alive, not failed
+    assert jobs.get(first)["status"] == "running" and jobs.get(second)["status"] == "queued"
     assert runner.stop(first) == "stopping"
     wait_for(lambda: runner.poll() or jobs.get(first)["status"] == "stopped", 300, "the stop")
-    checkpoints = list((settings.data_dir / "jobs" / str(first) / "checkpoints").glob("checkpoint-*"))
-    assert checkpoints and jobs.get(broken)["status"] in ("running", "failed")
-    wait_for(lambda: runner.poll() or jobs.get(broken)["status"] == "failed", 120, "the broken job")
-    assert "no dataset called 'missing'" in jobs.get(broken)["error"]
-    assert "Traceback" in jobs.get(broken)["log"]
-    runner.resume(first)
-    wait_for(lambda: "resuming from" in jobs.get(first)["log"], 300, "the resumed job")
-    Runner(jobs, settings).poll()  # as after an app restart: the running job is found alive, not failed
-    assert jobs.get(first)["status"] == "running"
-    os.kill(jobs.get(first)["pid"], signal.SIGKILL)
-    wait_for(lambda: runner.poll() or jobs.get(first)["status"] == "failed", 60, "the killed job")
-    assert "ended unexpectedly" in jobs.get(first)["log"] and jobs.get(first)["error"]
+    assert list((settings.data_dir / "jobs" / str(first) / "checkpoints").glob("checkpoint-*"))
+    wait_for(lambda: runner.poll() or "training with" in jobs.get(second)["log"], 300, "the second job")
+    os.kill(jobs.get(second)["pid"], signal.SIGKILL)
+    wait_for(lambda: runner.poll() or jobs.get(second)["status"] == "failed", 60, "the killed job")
+    assert "ended unexpectedly" in jobs.get(second)["log"] and jobs.get(second)["error"]
     runner.resume(first)
     wait_for(lambda: runner.poll() or jobs.get(first)["status"] in ("done", "failed"), 300, "the end")
     job = jobs.get(first)
-    assert job["status"] == "done", job["log"][-2000:]
-    assert job["result"]["steps"] == 6 and ModelStore(file).get(f"job{first}-lora")
+    assert job["status"] == "done" and "resuming from" in job["log"], job["log"][-2000:]
+    assert job["result"]["steps"] == 4 and ModelStore(file).get(f"job{first}-lora")
     with pytest.raises(RouterError):
         runner.resume(first)
+
+
+def test_a_job_on_a_missing_dataset_fails_with_its_log(settings, tmp_path):
+    from router.__main__ import main
+
+    config = quick_config(datasets=["missing"]).save(tmp_path / "config.json")
+    assert main(["--db", str(settings.db_path), "train", str(config)]) == 2
+    job = JobStore(DatabaseFile(settings.db_path)).get(1)
+    assert job["status"] == "failed" and "no dataset called 'missing'" in job["error"]
+    assert "Traceback" in job["log"]

@@ -15,6 +15,7 @@ from ui.train_figures import loss_figure, recall_figure
 FIELDS = ("base_model", "lora_r", "lora_alpha", "lora_dropout", "target_modules", "learning_rate", "epochs",
           "max_steps", "max_minutes", "max_seq_length", "batch_size", "grad_accumulation", "eval_steps",
           "eval_fraction")
+LOG_LINES = 300
 JOB_HEADERS = ["id", "status", "progress", "datasets", "model", "created_at", "finished_at"]
 
 
@@ -71,7 +72,8 @@ def create_train_tab(services: Services):
         runs = evaluated(services, job) if job else []
         headers, rows = breakdown(runs)
         return (job_rows(services), progress_html(job),
-                loss_figure(jobs.losses(job_id) if job_id else []), (job or {}).get("log") or "",
+                loss_figure(jobs.losses(job_id) if job_id else []),
+                "\n".join(((job or {}).get("log") or "").splitlines()[-LOG_LINES:]),
                 pd.DataFrame(rows, columns=headers), recall_figure(runs))
 
     @shown
