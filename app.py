@@ -3,6 +3,7 @@ import gradio as gr
 
 from router.settings import Settings
 from ui.auth import load_users
+from ui.chat_tab import create_chat_tab
 from ui.compare_tab import create_compare_tab
 from ui.services import Services
 from ui.tasks_tab import create_tasks_tab
@@ -15,6 +16,7 @@ def build_app(services: Services) -> gr.Blocks:
         gr.Markdown("# Router Playground\nHow an LLM behaviour router steers an assistant.")
         with gr.Tabs():
             refresh_tasks, task_listing = create_tasks_tab(services)
+            create_chat_tab(services)
             create_compare_tab(services)
             create_validate_tab(services)
         app.load(refresh_tasks, None, task_listing)

@@ -71,14 +71,17 @@ class Chat:
         return replace(self, turns=(*self.turns, Turn("assistant", reply)), reply_latency=latency)
 
     def to_conversation(self, catalog: Catalog) -> Conversation:
-        """The chat as a conversation labelled by the router, its decisions kept in `meta`."""
+        """The chat as a conversation labelled by the router, its decisions kept in `meta`.
+
+        Its id ends with the number of turns, so that saving again after more messages keeps both.
+        """
         labels = iter(self.decisions)
         turns = tuple(Turn(t.role, t.content, next(labels).label, True) if t.role == "user" else t
                       for t in self.turns)
         meta = {"decisions": [d.to_dict() for d in self.decisions]}
         if self.continued_from:
             meta["continued_from"] = self.continued_from
-        return Conversation(self.id, turns, source="chat", tasks=catalog, meta=meta)
+        return Conversation(f"{self.id}-{len(self.turns)}", turns, source="chat", tasks=catalog, meta=meta)
 
     @classmethod
     def reopened(cls, conversation: Conversation) -> "Chat":

@@ -15,6 +15,16 @@ from router.settings import Settings
 TOP_LOGPROBS = 10
 
 
+def api_message(error: "openai.APIStatusError") -> str:
+    """The server's own words for a refused request."""
+    body = error.body
+    if isinstance(body, dict):
+        for key in ("message", "detail", "error"):
+            if isinstance(body.get(key), str):
+                return body[key]
+    return error.message
+
+
 @register("openai")
 class OpenAIBackend(Backend):
     """Chat completions; constrained answers through a JSON schema, scores from token log-probabilities."""
@@ -48,7 +58,7 @@ class OpenAIBackend(Backend):
         except openai.APIConnectionError as e:
             raise BackendUnavailable(f"{self.server} cannot be reached; is it running?") from e
         except openai.APIStatusError as e:
-            raise status_error(self.server, e.status_code, redact(e.message, self.key),
+            raise status_error(self.server, e.status_code, redact(api_message(e), self.key),
                                "OPENAI_API_KEY / ROUTER_OPENAI_API_KEY") from e
 
     def complete(self, messages: list[dict], **options):
@@ -65,7 +75,7 @@ class OpenAIBackend(Backend):
         schema = {"type": "json_schema", "json_schema": {"name": "route", "strict": True,
                                                           "schema": label_schema(labels)}}
         try:
-            answer = self.complete(prompt_messages(prompt), max_tokens=32, response_format=schema,
+            answer = self.complete(prompt_messages(prompt), max_tokens=24, response_format=schema,
                                    logprobs=True, top_logprobs=TOP_LOGPROBS).choices[0]
         except BackendError as e:
             if isinstance(e.__cause__, openai.BadRequestError):
