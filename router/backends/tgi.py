@@ -23,6 +23,11 @@ def http_status(error: Exception) -> int | None:
     return None
 
 
+def alternative(token) -> tuple[str, float]:
+    """(text, logprob) of a top token, parsed or left as a dict by the client."""
+    return (token["text"], token["logprob"]) if isinstance(token, dict) else (token.text, token.logprob)
+
+
 @register("tgi")
 class TGIBackend(Backend):
     """/generate with a JSON grammar and token details for routing; the Messages API for chat."""
@@ -63,7 +68,7 @@ class TGIBackend(Backend):
         try:
             with self.failures():
                 out = self.client.text_generation(
-                    prompt_text(prompt), max_new_tokens=32, details=True, top_n_tokens=TOP_TOKENS,
+                    prompt_text(prompt), max_new_tokens=24, details=True, top_n_tokens=TOP_TOKENS,
                     grammar={"type": "json", "value": label_schema(labels)})
         except BackendError as e:
             if http_status(e.__cause__) in (400, 422):
@@ -73,7 +78,7 @@ class TGIBackend(Backend):
         if chosen is None:
             raise ConstraintUnsupported(f"{SERVER} ignored the grammar of the labels")
         tops = out.details.top_tokens or [[] for _ in out.details.tokens]
-        tokens = [(t.text, t.logprob, {a.text: a.logprob for a in top})
+        tokens = [(t.text, t.logprob, dict(alternative(a) for a in top))
                   for t, top in zip(out.details.tokens, tops)]
         return label_scores(tokens, labels, chosen)
 
