@@ -87,15 +87,12 @@ def test_generate_and_streamed_chat(served):
 
 def test_constrained_on_a_server_without_schema_says_so_and_falls_back(served):
     backend = openai_backend(served.url, served.model)
-    conversation = Conversation("c", (Turn("user", "Help me write the minutes of today's meeting"),
-                                      Turn("assistant", "Who attended?"),
-                                      Turn("user", "Ana and Bo")))
-    decisions = router(backend, "constrained").route(conversation, CATALOG)
-    assert len(decisions) == 2
-    for d in decisions:
-        assert d.raw.startswith("constraint unsupported by openai: fell back to free text\n")
-        assert d.scores is None and d.strategy == "constrained"
-        assert d.valid or d.label == d.previous, "an invalid answer is counted and keeps the task"
+    conversation = Conversation("c", (Turn("user", "Help me write the minutes of today's meeting"),))
+    d, = router(backend, "constrained").route(conversation, CATALOG)
+    assert d.raw.startswith("constraint unsupported by openai: fell back to free text\n")
+    assert d.scores is None and d.strategy == "constrained"
+    assert d.valid or d.label == d.previous, "an invalid answer is counted and keeps the task"
+    assert backend.constrained is False, "later decisions go straight to free text"
 
 
 def test_unknown_model_is_a_clear_error(served):
