@@ -1,15 +1,23 @@
 """The running app's Chat tab, driven through its own API with gradio_client, on the embedded model."""
+import pytest
 from gradio_client import Client
 
 from data.annotations import AnnotationStore, QueueFilter
 from data.db import DatabaseFile
 from data.tasks import TaskStore
 from router.catalog import Task
+from tests.conftest import free_port
 
 MODELS = ("local", "", "constrained", "local", "", 8)  # router backend, model, strategy; reply ...
 
 
-def test_route_reply_save_reopen_continue(running_app, settings, small_catalog):
+@pytest.fixture
+def server_down(monkeypatch):
+    """An OpenAI-compatible server address where nothing listens, set before the app starts."""
+    monkeypatch.setenv("ROUTER_OPENAI_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")
+
+
+def test_route_reply_save_reopen_continue(server_down, running_app, settings, small_catalog):
     store = TaskStore(DatabaseFile(settings.db_path))
     store.save(small_catalog)
     client = Client(running_app, verbose=False)
@@ -22,6 +30,10 @@ def test_route_reply_save_reopen_continue(running_app, settings, small_catalog):
     assert "Active task" in active and "routing" in latency and "reply" in latency
     assert scores is not None and timeline is not None, "constrained scores and the timeline are drawn"
     assert any(e in badge for e in ("START", "NONE")) and message == ""
+
+    failed = client.predict("Write a LinkedIn post", "openai", "m", *MODELS[2:], api_name="/chat_send")
+    assert "Not sent" in failed[7] and "cannot be reached" in failed[7]
+    assert len(failed[0]) == 2 and failed[8] == "Write a LinkedIn post", "conversation and text kept"
 
     store.add(Task("press_release", "The user wants to write a press release"))
     out = client.predict("Now I need a press release instead", *MODELS[:2], "zero_shot",
