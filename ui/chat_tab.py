@@ -62,7 +62,7 @@ def create_chat_tab(services: Services) -> None:
         chat = Chat.reopened(services.annotations.suggestion(int(pk)))
         return *view(chat, f"Reopened; continuing as `{chat.id}`."), chat
 
-    with gr.Tab("Chat", id="chat"):
+    with gr.Tab("Chat", id="chat") as tab:
         gr.Markdown("Every message is routed first (catalog of the Tasks tab, read afresh each time); "
                     "the reply then follows the active task's instructions, or answers freely.")
         with gr.Row():
@@ -107,5 +107,6 @@ def create_chat_tab(services: Services) -> None:
           [*shown_view, state, message], api_name="chat_send")
     reset_btn.click(reset, None, [*shown_view, state, message], api_name="chat_reset")
     save_btn.click(save, [state, dataset_name], [saved, open_dataset], api_name="chat_save")
+    tab.select(lambda: gr.update(choices=services.datasets.names()), None, open_dataset)
     open_dataset.change(conversations, open_dataset, open_pick, api_name="chat_conversations")
     open_btn.click(reopen, open_pick, [*shown_view, state], api_name="chat_reopen")

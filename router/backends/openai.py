@@ -95,7 +95,7 @@ class OpenAIBackend(Backend):
         """Greedy answer, cut before the first stop string."""
         answer = self.complete(prompt_messages(prompt), max_tokens=max_tokens,
                                stop=list(stop)[:4] or None)
-        return cut_at_stop(answer.choices[0].message.content or "", stop)
+        return cut_at_stop((answer.choices[0].message.content or "").lstrip(), stop)
 
     def chat(self, messages: list[dict], max_tokens: int) -> Iterator[str]:
         """Stream the reply."""
