@@ -13,6 +13,11 @@ from ui.services import Services
 MODEL_HINT = "blank: the embedded model (local); the served model's id for openai / tgi"
 
 
+def blank_none(text: str | None) -> str | None:
+    """A model field's text, None when blank (the page may send None for an empty box)."""
+    return (text or "").strip() or None
+
+
 def create_chat_tab(services: Services) -> None:
     """Build the Chat tab and bind its events."""
 
@@ -22,8 +27,8 @@ def create_chat_tab(services: Services) -> None:
     def send(chat, text, router_backend, router_model, strategy, reply_backend, reply_model, max_tokens):
         chat = chat or Chat.new()
         try:
-            router = services.routers.router(strategy, router_backend, router_model.strip() or None)
-            replier = services.routers.backend(reply_backend, reply_model.strip() or None)
+            router = services.routers.router(strategy, router_backend, blank_none(router_model))
+            replier = services.routers.backend(reply_backend, blank_none(reply_model))
             steps = chat.exchange(text, router, replier, services.tasks.catalog(), int(max_tokens))
             step = next(steps)
             yield *view(step, "Routed; the assistant is replying…"), gr.skip(), gr.skip()

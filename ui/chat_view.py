@@ -1,8 +1,8 @@
 """What the Chat tab shows beside the conversation: task, event badge, scores, reading, timeline."""
 import html
 
-import plotly.graph_objects as go
 import plotly.express as px
+import plotly.graph_objects as go
 
 from router.chat import Chat
 from router.decision import Decision
@@ -50,8 +50,8 @@ def scores_figure(decision: Decision | None) -> go.Figure | None:
     fig = go.Figure(go.Bar(x=[p for _, p in ranked], y=[c for c, _ in ranked], orientation="h",
                            marker_color=colours, text=[f"{p:.1%}" for _, p in ranked],
                            textposition="auto"))
-    fig.update_layout(xaxis=dict(range=[0, 1], tickformat=".0%"), height=60 + 26 * len(ranked),
-                      margin=dict(t=10, l=10, r=10, b=30))
+    fig.update_layout(xaxis=dict(range=[0, 1], tickformat=".0%"), height=80 + 26 * len(ranked),
+                      margin=dict(t=40, l=10, r=10, b=30))
     return fig
 
 
@@ -88,8 +88,8 @@ def timeline(chat: Chat) -> go.Figure:
             marker=dict(size=16, color=colour, symbol=[EVENT_SYMBOLS[d.event] for _, d, _ in points],
                         line=dict(width=2, color=[EVENT_COLOURS[d.event] for _, d, _ in points])),
             hovertext=[html.escape(u.content[:120]) for _, _, u in points], hoverinfo="text"))
-    fig.update_layout(height=140 + 30 * len(tasks), margin=dict(t=20, l=10, r=10, b=30),
-                      xaxis=dict(title="user message", dtick=1, rangemode="tozero"),
+    fig.update_layout(height=160 + 30 * len(tasks), margin=dict(t=40, l=10, r=10, b=30),
+                      xaxis=dict(title="user message", dtick=1, range=[0.5, len(users) + 0.5]),
                       yaxis=dict(categoryorder="array", categoryarray=tasks))
     return fig
 
