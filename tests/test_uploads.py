@@ -83,7 +83,8 @@ def refused(call, *args, api_name: str) -> str:
 
 
 def test_page_imports_refuse_bad_files_whole(one_mb, running_app, settings, files):
-    """Gradio's own checks (file_types, max_file_size) stop some files at upload; ours stop the rest."""
+    """Gradio's checks stop a wrong extension (file_types) and a file over launch's max_file_size
+    (gradio_client reads it from the app's config); ours stop binary content and bad lines."""
     client = Client(running_app, verbose=False)
     file = DatabaseFile(settings.db_path)
     before = TaskStore(file).catalog()
@@ -96,7 +97,7 @@ def test_page_imports_refuse_bad_files_whole(one_mb, running_app, settings, file
                                        api_name="/import_jsonl")
     assert "line 2" in refused(client.predict, handle_file(str(files / "bad_line.jsonl")), "d",
                                api_name="/import_jsonl")
-    assert "maximum allowed size" in refused(client.predict, handle_file(str(files / "big.jsonl")), "d",
+    assert "exceeds the maximum file size" in refused(client.predict, handle_file(str(files / "big.jsonl")), "d",
                              api_name="/import_jsonl")
     assert DatasetStore(file).names() == []
     client.predict(handle_file(str(files / "good.json")), False, api_name="/import_catalog")
