@@ -34,5 +34,6 @@ def main() -> None:
                                        auth=list(users.items()) or None,
                                        max_file_size=f"{settings.max_upload_mb}mb")
 
+
 if __name__ == "__main__":
     main()
