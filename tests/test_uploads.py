@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import httpx
 import pytest
 from gradio_client import Client, handle_file
 
@@ -99,6 +100,9 @@ def test_page_imports_refuse_bad_files_whole(one_mb, running_app, settings, file
                                api_name="/import_jsonl")
     assert "exceeds the maximum file size" in refused(client.predict, handle_file(str(files / "big.jsonl")), "d",
                              api_name="/import_jsonl")
+    with open(files / "big.jsonl", "rb") as big:   # the server refuses it too, not only the client
+        answer = httpx.post(running_app + "gradio_api/upload", files={"files": big}, timeout=60)
+    assert answer.status_code == 413 and "maximum allowed size" in answer.text
     assert DatasetStore(file).names() == []
     client.predict(handle_file(str(files / "good.json")), False, api_name="/import_catalog")
     assert "press_release" in TaskStore(file).catalog()
