@@ -89,17 +89,17 @@ def test_page_imports_refuse_bad_files_whole(one_mb, running_app, settings, file
     client = Client(running_app, verbose=False)
     file = DatabaseFile(settings.db_path)
     before = TaskStore(file).catalog()
-    assert "binary content" in refused(client.predict, handle_file(str(files / "image.json")), False,
-                                       api_name="/import_catalog")
-    assert "Invalid file type" in refused(client.predict, handle_file(str(files / "catalog.txt")), False,
-                                          api_name="/import_catalog")
+    assert "image.json: binary content" in refused(
+        client.predict, handle_file(str(files / "image.json")), False, api_name="/import_catalog")
+    assert "Invalid file type" in refused(
+        client.predict, handle_file(str(files / "catalog.txt")), False, api_name="/import_catalog")
     assert TaskStore(file).catalog() == before
-    assert "binary content" in refused(client.predict, handle_file(str(files / "image.jsonl")), "d",
-                                       api_name="/import_jsonl")
-    assert "line 2" in refused(client.predict, handle_file(str(files / "bad_line.jsonl")), "d",
-                               api_name="/import_jsonl")
-    assert "exceeds the maximum file size" in refused(client.predict, handle_file(str(files / "big.jsonl")), "d",
-                             api_name="/import_jsonl")
+    assert "image.jsonl: binary content" in refused(
+        client.predict, handle_file(str(files / "image.jsonl")), "d", api_name="/import_jsonl")
+    assert "bad_line.jsonl, line 2: not valid JSON" in refused(
+        client.predict, handle_file(str(files / "bad_line.jsonl")), "d", api_name="/import_jsonl")
+    assert "exceeds the maximum file size" in refused(
+        client.predict, handle_file(str(files / "big.jsonl")), "d", api_name="/import_jsonl")
     with open(files / "big.jsonl", "rb") as big:   # the server refuses it too, not only the client
         answer = httpx.post(running_app + "gradio_api/upload", files={"files": big}, timeout=60)
     assert answer.status_code == 413 and "maximum allowed size" in answer.text
