@@ -17,6 +17,7 @@ class Settings:
     cache_budget_mb: int
     host: str
     port: int
+    max_upload_mb: int = 20
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -32,4 +33,5 @@ class Settings:
             cache_budget_mb=int(env.get("ROUTER_CACHE_BUDGET_MB") or 512),
             host=env.get("ROUTER_HOST") or "127.0.0.1",
             port=int(env.get("ROUTER_PORT") or 7860),
+            max_upload_mb=int(env.get("ROUTER_MAX_UPLOAD_MB") or 20),
         )
