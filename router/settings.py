@@ -17,6 +17,7 @@ class Settings:
     cache_budget_mb: int
     host: str
     port: int
+    max_upload_mb: int = 20
     openai_base_url: str | None = None
     openai_api_key: str | None = field(default=None, repr=False)
     tgi_url: str | None = None
@@ -37,6 +38,7 @@ class Settings:
             cache_budget_mb=int(env.get("ROUTER_CACHE_BUDGET_MB") or 512),
             host=env.get("ROUTER_HOST") or "127.0.0.1",
             port=int(env.get("ROUTER_PORT") or 7860),
+            max_upload_mb=int(env.get("ROUTER_MAX_UPLOAD_MB") or 20),
             openai_base_url=env.get("ROUTER_OPENAI_BASE_URL") or None,
             openai_api_key=env.get("ROUTER_OPENAI_API_KEY") or env.get("OPENAI_API_KEY") or None,
             tgi_url=env.get("ROUTER_TGI_URL") or None,

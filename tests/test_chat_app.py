@@ -8,7 +8,7 @@ from data.tasks import TaskStore
 from router.catalog import Task
 from tests.conftest import free_port
 
-MODELS = ("local", "", "constrained", "local", "", 8)  # router backend, model, strategy; reply ...
+MODELS = ("local", None, "constrained", "local", "", 8)  # router backend, model (None as the page sends a blank box), strategy; reply ...
 
 
 @pytest.fixture
