@@ -7,6 +7,7 @@ leaves a screenshot in test-artifacts/. `bash scripts/setup.sh --tests` installs
 /usr/bin/chromium; Playwright's own browser download is never used.
 """
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,24 @@ def test_validate_a_conversation(page, app):
 
 
 # Chat and Train flows go below, on the same fixtures (app, browser, page, sign_in, choose).
+
+
+def test_chat_routes_replies_and_saves(page, app):
+    sign_in(page)
+    page.get_by_role("tab", name="Chat").click()
+    box = page.get_by_placeholder("Write to the assistant, Enter sends")
+    box.fill(f"Please help me write the minutes of our meeting {IMG}")
+    box.press("Enter")
+    expect(page.get_by_text(re.compile(r"Latency: routing [0-9.]+ s · reply [0-9.]+ s"))).to_be_visible(
+        timeout=SLOW)  # the reply has been streamed to its end
+    chat = page.get_by_role("log", name="chatbot conversation")
+    expect(chat.get_by_text(f"Please help me write the minutes of our meeting {IMG}")).to_be_visible()
+    expect(page.locator("#chat-active")).to_contain_text("Active task:")
+    page.get_by_text("Save / reopen").click()
+    page.get_by_label("Save to dataset").fill("chats")
+    page.get_by_role("button", name="Save conversation").click()
+    expect(page.get_by_text("suggestions for the Validate tab")).to_be_visible()
+    [pk] = AnnotationStore(app[1]).queue(QueueFilter("chats"))
+    origins = {r["origin"] for r in app[1].db["labels"].rows_where("conversation_id = ?", [pk])}
+    assert origins == {"router"}
+    no_injected_markup(page)

@@ -1,12 +1,11 @@
 """What the Chat tab shows beside the conversation: task, event badge, scores, reading, timeline."""
-import html
-
 import plotly.express as px
 import plotly.graph_objects as go
 
 from router.chat import Chat
 from router.decision import Decision
 from router.events import Event
+from ui.escaping import safe
 
 EVENT_COLOURS = {Event.START: "#16a34a", Event.CONTINUE: "#2563eb", Event.SWITCH: "#ea580c",
                  Event.END: "#dc2626", Event.NONE: "#6b7280"}
@@ -21,12 +20,12 @@ def name(label: str | None) -> str:
 
 def messages(chat: Chat) -> list[dict]:
     """The turns as chatbot messages, text escaped."""
-    return [{"role": t.role, "content": html.escape(t.content, quote=False)} for t in chat.turns]
+    return [{"role": t.role, "content": safe(t.content)} for t in chat.turns]
 
 
 def active_task(chat: Chat) -> str:
     """The active task as Markdown."""
-    return f"**Active task:** `{html.escape(name(chat.task))}`"
+    return f"**Active task:** `{safe(name(chat.task))}`"
 
 
 def badge(decision: Decision | None) -> str:
@@ -34,8 +33,8 @@ def badge(decision: Decision | None) -> str:
     if decision is None:
         return "<span>No message routed yet.</span>"
     event = decision.event
-    move = (f"{html.escape(name(decision.previous))} → {html.escape(name(decision.label))}"
-            if event in (Event.SWITCH, Event.END) else html.escape(name(decision.label)))
+    move = (f"{safe(name(decision.previous))} → {safe(name(decision.label))}"
+            if event in (Event.SWITCH, Event.END) else safe(name(decision.label)))
     flag = "" if decision.valid else " · <b>invalid answer</b>, current task kept"
     return (f'<span style="background:{EVENT_COLOURS[event]};color:white;padding:4px 12px;'
             f'border-radius:12px;font-weight:bold">{event.value.upper()}</span> {move}{flag}')
@@ -59,9 +58,9 @@ def reading(decision: Decision | None) -> str:
     """The raw answer of a free-text strategy and how it was read, as Markdown (escaped)."""
     if decision is None or decision.raw is None:
         return ""
-    read = (f"read as **{html.escape(name(decision.label))}**" if decision.valid else
-            f"**invalid** (names no candidate): kept **{html.escape(name(decision.label))}**")
-    raw = html.escape(decision.raw, quote=False)
+    read = (f"read as **{safe(name(decision.label))}**" if decision.valid else
+            f"**invalid** (names no candidate): kept **{safe(name(decision.label))}**")
+    raw = safe(decision.raw)
     return f"Raw answer ({decision.strategy}), {read}:\n\n<pre>{raw}</pre>"
 
 
@@ -87,7 +86,7 @@ def timeline(chat: Chat) -> go.Figure:
             text=[d.event.value for _, d, _ in points], textposition="top center",
             marker=dict(size=16, color=colour, symbol=[EVENT_SYMBOLS[d.event] for _, d, _ in points],
                         line=dict(width=2, color=[EVENT_COLOURS[d.event] for _, d, _ in points])),
-            hovertext=[html.escape(u.content[:120]) for _, _, u in points], hoverinfo="text"))
+            hovertext=[safe(u.content[:120]) for _, _, u in points], hoverinfo="text"))
     fig.update_layout(height=160 + 30 * len(tasks), margin=dict(t=40, l=10, r=10, b=30),
                       xaxis=dict(title="user message", dtick=1, range=[0.5, len(users) + 0.5]),
                       yaxis=dict(categoryorder="array", categoryarray=tasks))
