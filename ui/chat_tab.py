@@ -89,11 +89,11 @@ def create_chat_tab(services: Services) -> None:
             names = backend_names()
             with gr.Row():
                 router_backend = gr.Dropdown(names, value="local", label="Router backend")
-                router_model = gr.Textbox(label="Router model", placeholder=MODEL_HINT)
+                router_model = gr.Textbox("", label="Router model", placeholder=MODEL_HINT)
                 strategy = gr.Dropdown(list(STRATEGIES), value="constrained", label="Strategy")
             with gr.Row():
                 reply_backend = gr.Dropdown(names, value="local", label="Reply backend")
-                reply_model = gr.Textbox(label="Reply model", placeholder=MODEL_HINT)
+                reply_model = gr.Textbox("", label="Reply model", placeholder=MODEL_HINT)
                 max_tokens = gr.Slider(8, 512, value=128, step=8, label="Max reply tokens")
         with gr.Accordion("Save / reopen", open=False):
             with gr.Row():
