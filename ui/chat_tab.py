@@ -8,6 +8,7 @@ from router.errors import RouterError
 from router.strategies import STRATEGIES
 from ui.chat_view import messages, panel
 from ui.errors import shown
+from ui.escaping import safe
 from ui.services import Services
 
 MODEL_HINT = "blank: the embedded model (local); the served model's id for openai / tgi"
@@ -33,9 +34,9 @@ def create_chat_tab(services: Services) -> None:
             step = next(steps)
             yield *view(step, "Routed; the assistant is replying…"), gr.skip(), gr.skip()
             for step in steps:
-                yield messages(step), *[gr.skip()] * 7, gr.skip(), gr.skip()
+                yield messages(step), *[gr.skip()] * 9  # only the conversation changes
         except RouterError as e:
-            yield *view(chat, f"⚠ Not sent, the conversation is unchanged: {e}"), chat, text
+            yield *view(chat, f"⚠ Not sent, the conversation is unchanged: {safe(e)}"), chat, text
             return
         yield *view(step), step, ""
 
