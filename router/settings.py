@@ -18,9 +18,9 @@ class Settings:
     host: str
     port: int
     max_upload_mb: int = 20
-    openai_base_url: str | None = None
+    openai_base_url: str | None = field(default=None, repr=False)
     openai_api_key: str | None = field(default=None, repr=False)
-    tgi_url: str | None = None
+    tgi_url: str | None = field(default=None, repr=False)
     tgi_token: str | None = field(default=None, repr=False)
     backend_timeout: float = 30.0
 

@@ -76,6 +76,8 @@ def test_label_scores_share_an_offered_beginning_between_labels():
 
 
 def test_keys_are_kept_out_of_messages_and_settings():
-    settings = Settings.from_env({"OPENAI_API_KEY": "sk-abcdefghijkl", "HF_TOKEN": "hf_abcdefghijkl"})
+    settings = Settings.from_env({"OPENAI_API_KEY": "sk-abcdefghijkl", "HF_TOKEN": "hf_abcdefghijkl",
+                                  "ROUTER_TGI_URL": "http://tgi.internal:8080"})
     assert settings.openai_api_key == "sk-abcdefghijkl" and "abcdefghijkl" not in repr(settings)
+    assert "tgi.internal" not in repr(settings), "endpoints are not shown either"
     assert redact("bad key sk-abcdefghijkl, token mine", "mine") == "bad key sk-***, token ***"
