@@ -34,6 +34,8 @@ def test_route_reply_save_reopen_continue(server_down, running_app, settings, sm
     failed = client.predict("Write a LinkedIn post", "openai", "m", *MODELS[2:], api_name="/chat_send")
     assert "Not sent" in failed[7] and "cannot be reached" in failed[7]
     assert len(failed[0]) == 2 and failed[8] == "Write a LinkedIn post", "conversation and text kept"
+    no_adapter = client.predict("Write a LinkedIn post", *MODELS, "/no/such/adapter", api_name="/chat_send")
+    assert "Not sent" in no_adapter[7] and "/no/such/adapter" in no_adapter[7] and len(no_adapter[0]) == 2
 
     store.add(Task("press_release", "The user wants to write a press release"))
     out = client.predict("Now I need a press release instead", *MODELS[:2], "zero_shot",

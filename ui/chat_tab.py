@@ -25,10 +25,12 @@ def create_chat_tab(services: Services) -> None:
     def view(chat: Chat, status: str = "") -> tuple:
         return (messages(chat), *panel(chat), status)
 
-    def send(chat, text, router_backend, router_model, strategy, reply_backend, reply_model, max_tokens):
+    def send(chat, text, router_backend, router_model, strategy, reply_backend, reply_model, max_tokens,
+             router_adapter):
         chat = chat or Chat.new()
         try:
-            router = services.routers.router(strategy, router_backend, blank_none(router_model))
+            router = services.routers.router(strategy, router_backend, blank_none(router_model),
+                                             blank_none(router_adapter))
             replier = services.routers.backend(reply_backend, blank_none(reply_model))
             steps = chat.exchange(text, router, replier, services.tasks.catalog(), int(max_tokens))
             step = next(steps)
@@ -91,6 +93,7 @@ def create_chat_tab(services: Services) -> None:
             with gr.Row():
                 router_backend = gr.Dropdown(names, value="local", label="Router backend")
                 router_model = gr.Textbox("", label="Router model", placeholder=MODEL_HINT)
+                router_adapter = gr.Textbox("", label="Router adapter (PEFT folder, local only)")
                 strategy = gr.Dropdown(list(STRATEGIES), value="constrained", label="Strategy")
             with gr.Row():
                 reply_backend = gr.Dropdown(names, value="local", label="Reply backend")
@@ -108,7 +111,7 @@ def create_chat_tab(services: Services) -> None:
         state = gr.State(None)
 
     shown_view = [chatbot, active, badge, scores, reading, latency, timeline, status]
-    models = [router_backend, router_model, strategy, reply_backend, reply_model, max_tokens]
+    models = [router_backend, router_model, strategy, reply_backend, reply_model, max_tokens, router_adapter]
     gr.on([send_btn.click, message.submit], send, [state, message, *models],
           [*shown_view, state, message], api_name="chat_send")
     reset_btn.click(reset, None, [*shown_view, state, message], api_name="chat_reset")
