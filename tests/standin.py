@@ -24,7 +24,8 @@ class StandIn:
             def do_POST(self):
                 length = int(self.headers.get("content-length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
-                stand_in.requests.append(("POST", self.path, body, {k.lower(): v for k, v in self.headers.items()}))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                stand_in.requests.append(("POST", self.path, body, headers))
                 status, reply = stand_in.answer("POST", self.path, body)
                 if body.get("stream"):
                     data = "".join(f"data: {json.dumps(e)}\n\n" for e in reply) + "data: [DONE]\n\n"

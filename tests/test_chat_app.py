@@ -8,7 +8,8 @@ from data.tasks import TaskStore
 from router.catalog import Task
 from tests.conftest import free_port
 
-MODELS = ("local", None, "constrained", "local", "", 8)  # router backend, model (None as the page sends a blank box), strategy; reply ...
+# router backend, model (None, as the page may send for a blank box), strategy; reply backend, model, tokens
+MODELS = ("local", None, "constrained", "local", "", 8)
 
 
 @pytest.fixture

@@ -37,12 +37,14 @@ def generated(label: str, alternatives: dict[str, float]) -> dict:
 
 def chunk(text: str) -> dict:
     return {"id": "1", "object": "chat.completion.chunk", "created": 1, "model": "tgi",
-            "system_fingerprint": "", "choices": [{"index": 0, "delta": {"role": "assistant", "content": text},
-                                                   "logprobs": None, "finish_reason": None}]}
+            "system_fingerprint": "", "choices": [{
+                "index": 0, "delta": {"role": "assistant", "content": text}, "logprobs": None,
+                "finish_reason": None}]}
 
 
 def tgi(url: str):
-    return create_backend("tgi", settings=Settings.from_env({"ROUTER_TGI_URL": url, "HF_TOKEN": "hf_secret123456"}))
+    env = {"ROUTER_TGI_URL": url, "HF_TOKEN": "hf_secret123456"}
+    return create_backend("tgi", settings=Settings.from_env(env))
 
 
 def test_grammar_holds_the_labels_and_scores_come_from_token_logprobs():
@@ -73,7 +75,8 @@ def test_grammar_holds_the_labels_and_scores_come_from_token_logprobs():
 def test_server_without_grammar_falls_back_to_free_text_and_says_so():
     def answer(method, path, body):
         if "grammar" in body["parameters"]:
-            return 422, {"error": "Grammar and tools are not supported by this model", "error_type": "validation"}
+            return 422, {"error": "Grammar and tools are not supported by this model",
+                         "error_type": "validation"}
         return 200, [{"generated_text": " linkedin_post\nmore"}]
 
     with StandIn(answer) as server:
@@ -84,9 +87,11 @@ def test_server_without_grammar_falls_back_to_free_text_and_says_so():
 
 
 def test_server_down_and_key_refused_are_named_errors_without_the_token():
-    with StandIn(lambda m, p, b: (401, {"error": "bad token hf_secret123456", "error_type": "auth"})) as server:
+    refusal = {"error": "bad token hf_secret123456", "error_type": "auth"}
+    with StandIn(lambda m, p, b: (401, refusal)) as server:
         backend = tgi(server.url)
-        with pytest.raises(BackendUnavailable, match="refused the request \\(401\\): check HF_TOKEN") as refused:
+        with pytest.raises(BackendUnavailable, match=r"refused the request \(401\): check HF_TOKEN") \
+                as refused:
             list(backend.chat([{"role": "user", "content": "hi"}], 4))
     assert "hf_secret123456" not in str(refused.value) and "hf_secret123456" not in repr(backend)
     with pytest.raises(BackendUnavailable, match="cannot be reached"):
