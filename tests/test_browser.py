@@ -16,6 +16,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from data.annotations import AnnotationStore, QueueFilter
 from data.datasets import DatasetStore
 from data.db import DatabaseFile
+from data.runs import RunStore
 from data.tasks import TaskStore
 from router.conversation import Conversation, Turn
 from tests.conftest import ROOT, app_process
@@ -111,7 +112,7 @@ def test_add_a_task(page, app):
     no_injected_markup(page)
 
 
-def test_run_a_small_comparison(page, tmp_path):
+def test_run_a_small_comparison(page, app, tmp_path):
     conversation = {"id": "tiny-1", "source": "browser", "turns": [
         {"role": "user", "content": f"Please help me write the minutes of our meeting {SCRIPT}",
          "task": "meeting_minutes"},
@@ -131,7 +132,7 @@ def test_run_a_small_comparison(page, tmp_path):
     page.get_by_label("Conversations (0 = all)").fill("1")
     page.get_by_role("button", name="Launch").click()
     expect(page.get_by_role("gridcell", name="copy baseline")).to_be_visible(timeout=SLOW)
-    expect(page.get_by_text("Finished 1 run(s).")).to_be_visible()
+    assert [r["status"] for r in RunStore(app[1], DatasetStore(app[1])).listing()] == ["done"]
     no_injected_markup(page)
 
 
