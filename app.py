@@ -2,7 +2,8 @@
 import gradio as gr
 
 from router.settings import Settings
-from ui.auth import load_users
+from ui.auth import listen_host, load_users, sign_in_notice
+from ui.chat_tab import create_chat_tab
 from ui.compare_tab import create_compare_tab
 from ui.services import Services
 from ui.tasks_tab import create_tasks_tab
@@ -16,6 +17,7 @@ def build_app(services: Services) -> gr.Blocks:
         gr.Markdown("# Router Playground\nHow an LLM behaviour router steers an assistant.")
         with gr.Tabs():
             refresh_tasks, task_listing = create_tasks_tab(services)
+            create_chat_tab(services)
             create_compare_tab(services)
             create_validate_tab(services)
             newest_job, job_pick = create_train_tab(services)
@@ -29,13 +31,13 @@ def main() -> None:
     settings = Settings.from_env()
     services = Services.build(settings)
     users = load_users()
+    host = listen_host(settings.host, users)
     print(f"Router Playground: database {settings.db_path}; listening on "
-          f"http://{settings.host}:{settings.port}", flush=True)
-    print(f"sign-in: {len(users)} users" if users else
-          "sign-in: none (no ROUTER_USERS or ROUTER_USERS_FILE); annotator 'anonymous'; "
-          f"listening on {settings.host} only", flush=True)
-    build_app(services).queue().launch(server_name=settings.host, server_port=settings.port,
-                                       auth=list(users.items()) or None)
+          f"http://{host}:{settings.port}", flush=True)
+    print(sign_in_notice(settings.host, users), flush=True)
+    build_app(services).queue().launch(server_name=host, server_port=settings.port,
+                                       auth=list(users.items()) or None,
+                                       max_file_size=f"{settings.max_upload_mb}mb")
 
 
 if __name__ == "__main__":

@@ -26,13 +26,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def route(router: Router, conv: Conversation, catalog: Catalog, reuse: bool) -> list[tuple]:
-    """(latency, tokens read, label, scores, cache bytes) of every user turn, gold previous label as current."""
+    """(latency, tokens read, label, scores, cache bytes, first?) of every user turn, gold previous as current."""
     router.backend.reuse = reuse
     out = []
-    for k, previous in zip(conv.user_indices(), [None] + conv.gold_labels()[:-1]):
+    for n, (k, previous) in enumerate(zip(conv.user_indices(), [None] + conv.gold_labels()[:-1])):
         d = router.decide(conv.tasks or catalog, conv.turns[: k + 1], previous, session=conv.id)
         out.append((d.latency, router.backend.last_read, d.label, d.scores,
-                    router.backend.cache.total_bytes()))
+                    router.backend.cache.total_bytes(), n == 0))
     router.backend.forget(conv.id)
     return out
 
@@ -66,6 +66,11 @@ def report(name: str, conversations: list[Conversation], catalog: Catalog, route
         print(f"{label:<10}{p50:>8.3f}{p95:>8.3f}{mean:>8.3f}{top:>8.3f}{read:>13.0f}")
     print(f"speed-up p50 {rows[False][0] / rows[True][0]:.1f}x, p95 {rows[False][1] / rows[True][1]:.1f}x; "
           f"same labels {same}/{len(runs[True])}; largest probability difference {drift:.2e}")
+    for first, label in ((True, "first decision of a conversation"), (False, "later decisions")):
+        part = [r for r in runs[True] if r[5] == first]
+        lat = [r[0] for r in part]
+        print(f"reuse, {label}: {len(part)}, p50 {statistics.median(lat):.3f} s, "
+              f"p95 {percentile(lat, 95):.3f} s, tokens read {statistics.mean(r[1] for r in part):.0f}")
     return max(r[4] for r in runs[True])
 
 

@@ -6,6 +6,7 @@ import sys
 from router.catalog import Catalog, Info, Task
 from router.errors import RouterError
 from router.settings import Settings
+from router.uploads import CATALOG_TYPES, DATASET_TYPES, check_upload
 
 
 def parse_infos(items: list[str] | None) -> tuple[Info, ...]:
@@ -38,6 +39,11 @@ def show_catalog(catalog: Catalog, as_json: bool) -> None:
                    headers=["name", "description", "infos"], maxcolwidths=[None, 60, 40]))
 
 
+def checked_file(path: str, types: tuple[str, ...]):
+    """A file to import, checked for type, size (ROUTER_MAX_UPLOAD_MB) and text content."""
+    return check_upload(path, types, Settings.from_env().max_upload_mb)
+
+
 def emit(text: str, output: str | None) -> None:
     """Write `text` to the file `output`, or print it."""
     if output:
@@ -64,7 +70,8 @@ def cmd_tasks(args) -> None:
     elif args.action == "delete":
         store.delete(args.name)
     elif args.action == "import":
-        catalog = store.import_catalog(Catalog.load(args.file), replace=args.replace)
+        catalog = store.import_catalog(Catalog.load(checked_file(args.file, CATALOG_TYPES)),
+                                       replace=args.replace)
         print(f"imported {args.file}: the catalog has {len(catalog)} tasks")
     elif args.action == "export":
         emit(store.export(args.shape), args.output)
@@ -179,8 +186,9 @@ def cmd_datasets(args) -> None:
 
         print(tabulate(datasets.summary(), headers="keys"))
     elif args.action == "import":
-        catalog = Catalog.load(args.catalog) if args.catalog else task_store(args).catalog()
-        count = datasets.import_jsonl(args.name, args.file, catalog)
+        catalog = (Catalog.load(checked_file(args.catalog, CATALOG_TYPES)) if args.catalog
+                   else task_store(args).catalog())
+        count = datasets.import_jsonl(args.name, checked_file(args.file, DATASET_TYPES), catalog)
         print(f"imported {count} conversations into '{args.name}'")
     elif args.action == "import-sgd":
         from data.sgd import import_sgd

@@ -23,3 +23,8 @@ class Decision:
         out = asdict(self)
         out["event"] = self.event.value
         return out
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "Decision":
+        """The decision written by `to_dict`."""
+        return cls(**{**raw, "event": Event(raw["event"])})

@@ -41,3 +41,11 @@ class BackendError(RouterError):
 
 class UnknownBackendError(RouterError):
     """A backend name that no backend is registered under."""
+
+
+class BackendUnavailable(BackendError):
+    """A served model that cannot be reached: server down, timed out, refused the key, rate limited."""
+
+
+class ConstraintUnsupported(BackendError):
+    """A served model that cannot hold its answer to the candidate labels (no schema, no grammar)."""

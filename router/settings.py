@@ -1,6 +1,6 @@
 """Settings read once from the environment, with defaults that work out of the box."""
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class Settings:
-    """Where things live and how the app listens."""
+    """Where things live, how the app listens, which served models it may call (keys never shown)."""
 
     data_dir: Path
     db_path: Path
@@ -17,6 +17,12 @@ class Settings:
     cache_budget_mb: int
     host: str
     port: int
+    max_upload_mb: int = 20
+    openai_base_url: str | None = field(default=None, repr=False)
+    openai_api_key: str | None = field(default=None, repr=False)
+    tgi_url: str | None = field(default=None, repr=False)
+    tgi_token: str | None = field(default=None, repr=False)
+    backend_timeout: float = 30.0
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -32,4 +38,10 @@ class Settings:
             cache_budget_mb=int(env.get("ROUTER_CACHE_BUDGET_MB") or 512),
             host=env.get("ROUTER_HOST") or "127.0.0.1",
             port=int(env.get("ROUTER_PORT") or 7860),
+            max_upload_mb=int(env.get("ROUTER_MAX_UPLOAD_MB") or 20),
+            openai_base_url=env.get("ROUTER_OPENAI_BASE_URL") or None,
+            openai_api_key=env.get("ROUTER_OPENAI_API_KEY") or env.get("OPENAI_API_KEY") or None,
+            tgi_url=env.get("ROUTER_TGI_URL") or None,
+            tgi_token=env.get("HF_TOKEN") or None,
+            backend_timeout=float(env.get("ROUTER_BACKEND_TIMEOUT") or 30),
         )

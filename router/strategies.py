@@ -7,7 +7,7 @@ from pathlib import Path
 from router.backends.base import Backend
 from router.catalog import Catalog
 from router.conversation import Turn
-from router.errors import RouterError
+from router.errors import ConstraintUnsupported, RouterError
 from router.prompting import Prompt, Template
 
 NONE = "none"
@@ -45,6 +45,13 @@ def outcome_from_text(raw: str, candidates: list[str]) -> Outcome:
     return Outcome(label=None if name == NONE else name, valid=True, raw=raw)
 
 
+def free_text(backend: Backend, prompt: Prompt, catalog: Catalog, session: str | None,
+              max_tokens: int = 16) -> Outcome:
+    """Ask for the label as one line of free text and read it."""
+    raw = backend.generate(prompt, max_tokens, ("\n",), session=session)
+    return outcome_from_text(raw, catalog.names + [NONE])
+
+
 class Strategy:
     """A way to ask the model; its template file is `<name>.j2` in the prompts folder."""
 
@@ -63,7 +70,11 @@ class Strategy:
 
 
 class Constrained(Strategy):
-    """Score every candidate label; the most probable wins, never invalid."""
+    """Score every candidate label; the most probable wins, never invalid.
+
+    A served model that cannot hold its answer to the labels answers in free text instead,
+    read like zero_shot (so it may be invalid); the raw output says so.
+    """
 
     name = "constrained"
 
@@ -75,7 +86,12 @@ class Constrained(Strategy):
 
     def run(self, backend, prompt, catalog, session):
         candidates = catalog.names + [NONE]
-        logps = backend.score(prompt, [self.answer(prompt, c) for c in candidates], session=session)
+        try:
+            logps = backend.score(prompt, [self.answer(prompt, c) for c in candidates], session=session)
+        except ConstraintUnsupported:
+            outcome = free_text(backend, prompt, catalog, session)
+            note = f"constraint unsupported by {backend.name}: fell back to free text"
+            return replace(outcome, raw=f"{note}\n{outcome.raw}")
         top = max(logps)
         weights = [math.exp(lp - top) for lp in logps]
         probs = {c: w / sum(weights) for c, w in zip(candidates, weights)}
@@ -87,11 +103,9 @@ class ZeroShot(Strategy):
     """Ask for the label directly."""
 
     name = "zero_shot"
-    max_tokens, stop = 16, ("\n",)
 
     def run(self, backend, prompt, catalog, session):
-        raw = backend.generate(prompt, self.max_tokens, self.stop, session=session)
-        return outcome_from_text(raw, catalog.names + [NONE])
+        return free_text(backend, prompt, catalog, session)
 
 
 class FewShotCot(Strategy):

@@ -1,6 +1,7 @@
 """Shared fixtures: a real SQLite file per test, the real embedded model once per session."""
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -55,31 +56,52 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def running_app(settings):
-    """app.py started as a real subprocess on 127.0.0.1; yields its URL."""
+@contextmanager
+def app_process(data_dir: Path, env: dict | None = None):
+    """app.py started as a real subprocess on a free port of 127.0.0.1; yields its URL.
+
+    Its output goes to `data_dir`/../app.log.
+    """
     import subprocess
     import time
     import urllib.request
 
     port = free_port()
-    env = {**os.environ, "ROUTER_DATA_DIR": str(settings.data_dir), "ROUTER_DB": str(settings.db_path),
-           "ROUTER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
-    log = open(settings.data_dir.parent / "app.log", "w")
+    env = {**os.environ, "ROUTER_DATA_DIR": str(data_dir), "ROUTER_DB": str(data_dir / "test.db"),
+           "ROUTER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
+    log_path = data_dir.parent / "app.log"
+    log = open(log_path, "w")
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 120
-    while time.time() < deadline:
-        assert proc.poll() is None, (settings.data_dir.parent / "app.log").read_text()
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        raise AssertionError("the app did not start in 120 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    try:
+        while time.time() < deadline:
+            assert proc.poll() is None, log_path.read_text()
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise AssertionError("the app did not start in 120 s")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture
+def running_app(settings):
+    """app.py started as a real subprocess on 127.0.0.1 on the test's database; yields its URL."""
+    with app_process(settings.data_dir, {"ROUTER_DB": str(settings.db_path)}) as url:
+        yield url
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item (item.rep_setup, rep_call) for failure artifacts."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

@@ -5,6 +5,7 @@ from pathlib import Path
 from data.annotations import ANONYMOUS
 from router.errors import InputError
 
+LOCAL_HOST = "127.0.0.1"
 
 
 class UsersError(InputError):
@@ -45,3 +46,17 @@ def load_users(env: dict | None = None) -> dict[str, str]:
 def username(request) -> str:
     """The signed-in user of a Gradio request, or 'anonymous' without sign-in."""
     return getattr(request, "username", None) or ANONYMOUS
+
+
+def listen_host(host: str, users: dict[str, str]) -> str:
+    """The host to listen on: the configured one with sign-in, 127.0.0.1 only without users."""
+    return host if users else LOCAL_HOST
+
+
+def sign_in_notice(host: str, users: dict[str, str]) -> str:
+    """What the app says at start about sign-in and where it listens."""
+    if users:
+        return f"sign-in: on, {len(users)} users; listening on {host}"
+    ignored = f" (ROUTER_HOST={host} ignored)" if host != LOCAL_HOST else ""
+    return ("sign-in: off, no ROUTER_USERS or ROUTER_USERS_FILE; the annotator is 'anonymous'; "
+            f"listening on {LOCAL_HOST} only{ignored}")

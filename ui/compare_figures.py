@@ -1,9 +1,13 @@
-"""Interactive figures of the Compare tab (plotly): confusion heatmaps, latencies, invalid outputs."""
+"""Interactive figures of the Compare tab (plotly): confusion heatmaps, latencies, invalid outputs.
+
+Plotly reads titles, tick and hover labels as a subset of HTML, so user text (model names) is escaped.
+"""
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from router.events import MEASURED
+from ui.escaping import safe
 
 Titled = list[tuple[str, dict]]
 
@@ -12,7 +16,8 @@ def point_heatmaps(runs: Titled) -> go.Figure:
     """One 2x2 confusion matrix per measurement point (columns) and run (rows)."""
     rows = max(1, len(runs))
     fig = make_subplots(rows=rows, cols=len(MEASURED), vertical_spacing=0.12 / rows,
-                        subplot_titles=[f"{title} · {e.value}" for title, _ in runs for e in MEASURED])
+                        subplot_titles=[f"{safe(title)} · {e.value}"
+                                        for title, _ in runs for e in MEASURED])
     for r, (_, metrics) in enumerate(runs, start=1):
         for c, event in enumerate(MEASURED, start=1):
             p = metrics["points"][event.value]
@@ -27,18 +32,18 @@ def point_heatmaps(runs: Titled) -> go.Figure:
 
 def label_heatmap(title: str, metrics: dict) -> go.Figure:
     """The gold x predicted label confusion matrix of one run."""
-    labels = metrics["labels"]
+    labels = [safe(label) for label in metrics["labels"]]
     fig = go.Figure(go.Heatmap(z=metrics["label_confusion"], x=labels, y=labels,
                                text=metrics["label_confusion"], texttemplate="%{text}",
                                colorscale="Blues"))
-    fig.update_layout(title=f"Labels · {title}", xaxis_title="predicted", yaxis_title="gold",
+    fig.update_layout(title=f"Labels · {safe(title)}", xaxis_title="predicted", yaxis_title="gold",
                       height=max(400, 28 * len(labels) + 160), yaxis_autorange="reversed")
     return fig
 
 
 def latency_boxes(latencies: dict[str, list[float]]) -> go.Figure:
     """Distribution of decision latencies per run."""
-    fig = go.Figure([go.Box(y=values, name=title, boxpoints="outliers")
+    fig = go.Figure([go.Box(y=values, name=safe(title), boxpoints="outliers")
                      for title, values in latencies.items()])
     fig.update_layout(yaxis_title="seconds per decision", height=380, showlegend=False)
     return fig

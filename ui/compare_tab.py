@@ -13,8 +13,10 @@ from router.comparison import breakdown, conversation_table, matrix, wrong_turns
 from router.embedded import EMBEDDED
 from router.evaluation import RunConfig
 from router.strategies import STRATEGIES
+from router.uploads import DATASET_TYPES, check_upload
 from ui.compare_figures import invalid_frame, label_heatmap, latency_boxes, point_heatmaps
 from ui.errors import shown
+from ui.escaping import safe
 from ui.services import Services
 
 RUN_HEADERS = ["id", "dataset", "config", "status", "turns", "turn_accuracy", "created_at"]
@@ -69,9 +71,10 @@ def create_compare_tab(services: Services):
     def upload(file, name):
         if not file:
             raise gr.Error("Choose a JSONL file first.")
-        name = (name or "").strip() or Path(file).stem
-        count = datasets.import_jsonl(name, file, services.tasks.catalog())
-        gr.Info(f"Imported {count} conversations into '{name}'.")
+        checked = check_upload(file, DATASET_TYPES, services.settings.max_upload_mb)
+        name = (name or "").strip() or checked.stem
+        count = datasets.import_jsonl(name, checked, services.tasks.catalog())
+        gr.Info(f"Imported {count} conversations into '{safe(name)}'.")
         return dataset_choice(name)
 
     @shown
@@ -80,13 +83,13 @@ def create_compare_tab(services: Services):
         count = import_sgd(datasets, name, (folder or "").strip(), int(limit) if limit else None,
                            int(size or 10), int(seed or 0),
                            lambda done, total: progress((done, total), desc="reading dialogues"))
-        gr.Info(f"Imported {count} SGD dialogues into '{name}'.")
+        gr.Info(f"Imported {count} SGD dialogues into '{safe(name)}'.")
         return dataset_choice(name)
 
     @shown
     def demo(name):
         name = (name or "").strip() or "demo"
-        gr.Info(f"Imported {import_demo(datasets, name)} demo conversations into '{name}'.")
+        gr.Info(f"Imported {import_demo(datasets, name)} demo conversations into '{safe(name)}'.")
         return dataset_choice(name)
 
     @shown

@@ -5,7 +5,9 @@ from pathlib import Path
 import gradio as gr
 
 from router.catalog import Catalog, Info, Task
+from router.uploads import CATALOG_TYPES, check_upload
 from ui.errors import shown
+from ui.escaping import safe
 from ui.services import Services
 
 NEW = "(new task)"
@@ -60,8 +62,9 @@ def create_tasks_tab(services: Services) -> None:
     def import_file(file, replace):
         if not file:
             raise gr.Error("Choose a JSON catalog file first.")
-        catalog = store.import_catalog(Catalog.load(file), replace=replace)
-        gr.Info(f"Imported {Path(file).name}: the catalog has {len(catalog)} tasks.")
+        checked = check_upload(file, CATALOG_TYPES, services.settings.max_upload_mb)
+        catalog = store.import_catalog(Catalog.load(checked), replace=replace)
+        gr.Info(f"Imported {safe(checked.name)}: the catalog has {len(catalog)} tasks.")
         return refresh()
 
     def export(shape):

@@ -1,5 +1,4 @@
 """Validate tab: annotators go through the queue, label user turns, flag, delete, fix typos; generate."""
-import html
 import tempfile
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from router.events import event_between
 from router.generator import KINDS, Generator, Mix, plan
 from ui.auth import load_users, username
 from ui.errors import shown
+from ui.escaping import safe
 from ui.services import Services
 
 MAX_TURNS = 30
@@ -52,17 +52,17 @@ def events_rows(conv: Conversation | None, labels: list[str | None]) -> list[lis
 
 def chat(conv: Conversation) -> list[dict]:
     """The conversation as chat messages, text escaped."""
-    return [{"role": t.role, "content": html.escape(t.content, quote=False)} for t in conv.turns]
+    return [{"role": t.role, "content": safe(t.content)} for t in conv.turns]
 
 
 def describe(row: dict, assignees: list[str], comment: str) -> str:
     """The header of the shown conversation, user text escaped."""
-    parts = [f"**#{row['id']}** `{html.escape(row['ext_id'])}` in **{html.escape(row['dataset'])}**",
-             f"status **{row['status']}**", f"source {html.escape(row['source'] or '-')}"]
+    parts = [f"**#{row['id']}** `{safe(row['ext_id'])}` in **{safe(row['dataset'])}**",
+             f"status **{row['status']}**", f"source {safe(row['source'] or '-')}"]
     if assignees:
-        parts.append("assigned to " + ", ".join(html.escape(a) for a in assignees))
+        parts.append("assigned to " + ", ".join(safe(a) for a in assignees))
     text = " · ".join(parts)
-    return text + (f"\n\nFlag comment: {html.escape(comment)}" if comment else "")
+    return text + (f"\n\nFlag comment: {safe(comment)}" if comment else "")
 
 
 def counts_text(counts: dict) -> str:
@@ -70,6 +70,22 @@ def counts_text(counts: dict) -> str:
     per_status = " · ".join(f"{s} {counts[s]}" for s in STATUSES)
     return (f"**{counts['selected']}** in this queue · {per_status} · progress "
             f"**{counts['progress']:.0%}** validated")
+
+
+def assigned_text(counts: dict[str, int]) -> str:
+    """How many conversations each annotator was given, names escaped."""
+    return "Assigned: " + ", ".join(f"{safe(a)} {n}" for a, n in counts.items())
+
+
+def generated_text(stored: int, dataset: str, failed: int) -> str:
+    """The report of a generation, the dataset name escaped."""
+    return (f"Stored **{stored}** labelled conversations in **{safe(dataset)}** (unvalidated, in "
+            f"the queue); **{failed}** could not be read (below, with the reason and the raw output).")
+
+
+def guidelines_view(text: str) -> str:
+    """The guidelines as Markdown; raw HTML in them shows as text."""
+    return safe(text)
 
 
 def counts_frame(counts: dict) -> pd.DataFrame:
@@ -186,14 +202,13 @@ def create_validate_tab(services: Services) -> None:
     @shown
     def save_guidelines(text, request: gr.Request):
         store.save_guidelines(text, username(request))
-        return text
+        return guidelines_view(text)
 
     @shown
     def assign(dataset, annotators, share):
         if dataset in (ALL, None):
             raise gr.Error("Choose a dataset to split.")
-        counts = store.assign(dataset, annotators.split(","), float(share))
-        return "Assigned: " + ", ".join(f"{html.escape(a)} {n}" for a, n in counts.items())
+        return assigned_text(store.assign(dataset, annotators.split(","), float(share)))
 
     @shown
     def agreement(dataset):
@@ -212,7 +227,8 @@ def create_validate_tab(services: Services) -> None:
         conversations = store.export_validated(dataset, name.strip())
         path = Path(tempfile.mkdtemp(prefix="validated-")) / f"{name.strip()}.jsonl"
         path.write_text(services.datasets.export_jsonl(name.strip()), encoding="utf-8")
-        gr.Info(f"Exported {len(conversations)} validated conversations as dataset '{name.strip()}'.")
+        gr.Info(f"Exported {len(conversations)} validated conversations as dataset "
+                f"'{safe(name.strip())}'.")
         return str(path)
 
     @shown
@@ -226,9 +242,7 @@ def create_validate_tab(services: Services) -> None:
         report = generator.run(catalog, cases, lambda k, n: progress((k, n), desc="generating"))
         store.add_generated(dataset.strip(), report.conversations, catalog)
         rows = [[f.case.kind, f.case.task, f.reason, f.raw] for f in report.failures]
-        return (f"Stored **{len(report.conversations)}** labelled conversations in "
-                f"**{html.escape(dataset.strip())}** (unvalidated, in the queue); "
-                f"**{len(rows)}** could not be read (below, with the reason and the raw output)."), rows
+        return generated_text(len(report.conversations), dataset.strip(), len(rows)), rows
 
     def choices():
         datasets, tasks = [ALL] + services.datasets.names(), services.tasks.catalog().names
@@ -271,7 +285,7 @@ def create_validate_tab(services: Services) -> None:
             typo_text = gr.Textbox(label="Corrected text", scale=3)
             typo_btn = gr.Button("Fix typo (Alt+T)", elem_id=SHORTCUTS["KeyT"])
         with gr.Accordion("Annotation guidelines", open=False):
-            guide = gr.Markdown(store.guidelines())
+            guide = gr.Markdown(guidelines_view(store.guidelines()))
             guide_text = gr.Textbox(store.guidelines(), lines=8, label="Edit (Markdown)")
             guide_btn = gr.Button("Save guidelines")
         with gr.Accordion("Annotators: split the queue, agreement", open=False):

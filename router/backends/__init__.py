@@ -33,6 +33,8 @@ def create_backend(name: str, **options) -> Backend:
 def load_builtin() -> None:
     """Import the built-in backends so that they register themselves."""
     import router.backends.local  # noqa: F401
+    import router.backends.openai  # noqa: F401
+    import router.backends.tgi  # noqa: F401
 
 
 __all__ = ["Backend", "register", "backend_names", "create_backend"]

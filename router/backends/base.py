@@ -1,11 +1,12 @@
 """The small interface every model backend implements."""
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 
 from router.prompting import Prompt
 
 
 class Backend(ABC):
-    """A model that can score candidate answers and generate free text for a prompt."""
+    """A model that can score candidate answers, generate free text for a prompt and chat."""
 
     name: str = ""
     model: str = ""
@@ -19,5 +20,15 @@ class Backend(ABC):
                  session: str | None = None) -> str:
         """Greedy answer to `prompt`, cut before the first stop string."""
 
+    @abstractmethod
+    def chat(self, messages: list[dict], max_tokens: int) -> Iterator[str]:
+        """Stream the assistant's reply to chat `messages` ({role, content}) piece by piece."""
+
     def forget(self, session: str) -> None:
         """Drop what was kept for `session` (nothing by default)."""
+
+
+def cut_at_stop(text: str, stop: tuple[str, ...]) -> str:
+    """Text before the first stop string."""
+    cuts = [text.index(s) for s in stop if s in text]
+    return text[: min(cuts)] if cuts else text

@@ -1,11 +1,12 @@
 """In-process transformers backend: the embedded model, a model folder or hub id, an optional adapter."""
 import threading
+from collections.abc import Iterator
 from functools import lru_cache
 
 import torch
 
 from router.backends import register
-from router.backends.base import Backend
+from router.backends.base import Backend, cut_at_stop
 from router.backends.kvcache import Entry, PrefixCache, clone_prefix, common_prefix, crop
 from router.backends.trie import TokenTrie
 from router.embedded import EMBEDDED, embedded_model_dir
@@ -175,13 +176,37 @@ class LocalBackend(Backend):
             self.keep(session, prompt, ids, kv)
         return cut_at_stop(text, stop)
 
+    def chat(self, messages: list[dict], max_tokens: int) -> Iterator[str]:
+        """Stream a greedy reply through the tokenizer's chat template, generated in a thread."""
+        from transformers import TextIteratorStreamer
+
+        inputs = self.chat_inputs(messages)
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        failed: list[Exception] = []
+
+        def run() -> None:
+            try:
+                with self.lock, torch.inference_mode():
+                    self.net.generate(**inputs, max_new_tokens=max_tokens, do_sample=False,
+                                      streamer=streamer, pad_token_id=self.tokenizer.eos_token_id)
+            except Exception as e:  # handed to the reader below
+                failed.append(e)
+                streamer.end()
+
+        threading.Thread(target=run, daemon=True).start()
+        yield from (piece for piece in streamer if piece)
+        if failed:
+            raise BackendError(f"the local model failed while replying: {failed[0]}") from failed[0]
+
+    def chat_inputs(self, messages: list[dict]) -> dict:
+        """Token ids (and attention mask) of chat messages ready for the reply."""
+        if self.tokenizer.chat_template:
+            return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True,
+                                                      return_dict=True, return_tensors="pt").to(self.device)
+        text = "".join(f"{m['role']}: {m['content']}\n\n" for m in messages) + "assistant:"
+        return self.tokenizer(text, return_tensors="pt").to(self.device)
+
     def forget(self, session: str) -> None:
         """Drop the session's cache but for its fixed part, which later conversations may share."""
         self.cache.drop(session)
-
-
-def cut_at_stop(text: str, stop: tuple[str, ...]) -> str:
-    """Text before the first stop string."""
-    cuts = [text.index(s) for s in stop if s in text]
-    return text[: min(cuts)] if cuts else text
 

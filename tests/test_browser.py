@@ -1,0 +1,185 @@
+"""The page in a real browser: Playwright drives Debian's Chromium against the real app with sign-in.
+
+One app (a subprocess with two users) serves the whole module; each test gets a fresh browser
+context, signs in and works the page like a team member. A script running in the page (a JS
+dialog) fails the test: user text carries <script> and <img onerror> payloads. A failed test
+leaves a screenshot in test-artifacts/. `bash scripts/setup.sh --tests` installs Playwright and
+/usr/bin/chromium; Playwright's own browser download is never used.
+"""
+import json
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from data.annotations import AnnotationStore, QueueFilter
+from data.datasets import DatasetStore
+from data.db import DatabaseFile
+from data.runs import RunStore
+from data.tasks import TaskStore
+from router.conversation import Conversation, Turn
+from tests.conftest import ROOT, app_process
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+USERS = "ana:pw1,bo:pw2"
+ARTIFACTS = ROOT / "test-artifacts"
+SCRIPT = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(1)>"
+SLOW = 180_000  # ms: the embedded model loads and routes on a busy 2-core machine
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """The app with sign-in on its own database; yields (url, database file)."""
+    data_dir = tmp_path_factory.mktemp("browser") / "var"
+    data_dir.mkdir()
+    with app_process(data_dir, {"ROUTER_USERS": USERS, "ROUTER_USERS_FILE": ""}) as url:
+        yield url, DatabaseFile(data_dir / "test.db")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless."""
+    assert Path(CHROMIUM).exists(), "no /usr/bin/chromium: run `bash scripts/setup.sh --tests`"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(app, browser, request):
+    """A fresh page on the app; fails on any JS dialog, screenshots a failed test."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(app[0])
+    yield page
+    if any(getattr(request.node, f"rep_{when}", None) and getattr(request.node, f"rep_{when}").failed
+           for when in ("setup", "call")):
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=ARTIFACTS / f"{request.node.name}.png", full_page=True)
+    context.close()
+    assert not dialogs, f"a script ran in the page: {dialogs}"
+
+
+def sign_in(page: Page, user: str = "ana", password: str = "pw1") -> None:
+    """Fill the login form and wait for the app."""
+    page.get_by_label("username").fill(user)
+    page.get_by_label("password").fill(password)
+    page.get_by_role("button", name="Login").click()
+    expect(page.get_by_role("heading", name="Router Playground")).to_be_visible()
+
+
+def no_injected_markup(page: Page) -> None:
+    """No element from a payload made it into the page."""
+    assert page.locator("img[src='x']").count() == 0
+    assert page.locator("script", has_text="alert(").count() == 0
+
+
+def choose(page: Page, label: str, option: str) -> None:
+    """Pick `option` in the dropdown labelled `label`."""
+    page.get_by_label(label, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_sign_in_is_required(page):
+    page.get_by_label("username").fill("ana")
+    page.get_by_label("password").fill("wrong")
+    page.get_by_role("button", name="Login").click()
+    expect(page.get_by_text("Incorrect Credentials")).to_be_visible()
+    expect(page.get_by_role("tab", name="Tasks")).to_have_count(0)
+    sign_in(page)
+    expect(page.get_by_role("tab", name="Validate")).to_be_visible()
+
+
+def test_add_a_task(page, app):
+    sign_in(page)
+    page.get_by_label("Name (snake_case)").fill("press_release")
+    page.get_by_label("Description").fill(f"Write a press release {IMG}")
+    page.get_by_label("Instructions for the assistant").fill("Ask for the news, then draft it")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Saved task 'press_release'.")).to_be_visible()
+    expect(page.get_by_role("gridcell", name="press_release", exact=True)).to_be_visible()
+    expect(page.get_by_text(f"Write a press release {IMG}").first).to_be_visible()  # shown as text
+    task = TaskStore(app[1]).catalog().get("press_release")
+    assert task.instructions == "Ask for the news, then draft it"
+    no_injected_markup(page)
+
+
+def test_run_a_small_comparison(page, app, tmp_path):
+    conversation = {"id": "tiny-1", "source": "browser", "turns": [
+        {"role": "user", "content": f"Please help me write the minutes of our meeting {SCRIPT}",
+         "task": "meeting_minutes"},
+        {"role": "assistant", "content": "Sure, who attended?"},
+        {"role": "user", "content": f"That's fine, thanks for the help {IMG}", "task": None}]}
+    path = tmp_path / "tiny.jsonl"
+    path.write_text(json.dumps(conversation) + "\n")
+    sign_in(page)
+    page.get_by_role("tab", name="Compare").click()
+    page.get_by_text("Import a dataset").click()
+    with page.expect_file_chooser() as chooser:
+        page.get_by_text("Click to Upload").filter(visible=True).first.click()
+    chooser.value.set_files(path)
+    page.get_by_label("Dataset name (default: file name)").fill(f"tiny{IMG}")
+    page.get_by_role("button", name="Import JSONL").click()
+    expect(page.get_by_text(f"Imported 1 conversations into 'tiny{IMG}'.")).to_be_visible(timeout=SLOW)
+    page.get_by_label("Conversations (0 = all)").fill("1")
+    page.get_by_role("button", name="Launch").click()
+    expect(page.get_by_role("gridcell", name="copy baseline")).to_be_visible(timeout=SLOW)
+    assert [r["status"] for r in RunStore(app[1], DatasetStore(app[1])).listing()] == ["done"]
+    no_injected_markup(page)
+
+
+def test_validate_a_conversation(page, app):
+    store = AnnotationStore(app[1])
+    DatasetStore(app[1]).add("queue", [Conversation("q1", (
+        Turn("user", f"Help me with the minutes {IMG}", "meeting_minutes", True),
+        Turn("assistant", f"Who attended? {SCRIPT}"),
+        Turn("user", "Thanks, that's all", "meeting_minutes", True)))])
+    [pk] = store.queue(QueueFilter("queue"))
+    page.reload()
+    sign_in(page, "bo", "pw2")
+    page.get_by_role("tab", name="Validate").click()
+    choose(page, "Dataset", "queue")
+    page.get_by_role("button", name="Open queue").click()
+    chat = page.get_by_role("log", name="chatbot conversation")
+    expect(chat.get_by_text(f"Help me with the minutes {IMG}")).to_be_visible()   # escaped: as text
+    choose(page, "Turn 2: Thanks, that's all", "none")
+    expect(page.get_by_role("gridcell", name="end", exact=True)).to_be_visible()
+    page.keyboard.press("Alt+KeyC")
+    expect(page.get_by_text(f"Conversation #{pk} validated.")).to_be_visible()
+    assert store.row(pk)["status"] == "validated"
+    assert store.datasets.load(pk).gold_labels() == ["meeting_minutes", None]
+    row = next(store.db["labels"].rows_where("conversation_id = ?", [pk], order_by="id desc"))
+    assert (row["origin"], row["annotator"]) == ("annotator", "bo")
+    no_injected_markup(page)
+
+
+# Chat and Train flows go below, on the same fixtures (app, browser, page, sign_in, choose).
+
+
+def test_chat_routes_replies_and_saves(page, app):
+    sign_in(page)
+    page.get_by_role("tab", name="Chat").click()
+    box = page.get_by_placeholder("Write to the assistant, Enter sends")
+    box.fill(f"Please help me write the minutes of our meeting {IMG}")
+    box.press("Enter")
+    expect(page.get_by_text(re.compile(r"Latency: routing [0-9.]+ s · reply [0-9.]+ s"))).to_be_visible(
+        timeout=SLOW)  # the reply has been streamed to its end
+    chat = page.get_by_role("log", name="chatbot conversation")
+    expect(chat.get_by_text(f"Please help me write the minutes of our meeting {IMG}")).to_be_visible()
+    expect(page.locator("#chat-active")).to_contain_text("Active task:")
+    page.get_by_text("Save / reopen").click()
+    page.get_by_label("Save to dataset").fill("chats")
+    page.get_by_role("button", name="Save conversation").click()
+    expect(page.get_by_text("suggestions for the Validate tab")).to_be_visible()
+    [pk] = AnnotationStore(app[1]).queue(QueueFilter("chats"))
+    origins = {r["origin"] for r in app[1].db["labels"].rows_where("conversation_id = ?", [pk])}
+    assert origins == {"router"}
+    no_injected_markup(page)

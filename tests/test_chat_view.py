@@ -1,0 +1,37 @@
+"""The Chat tab's views: user text and raw model output are escaped; the panel follows the decision."""
+import pytest
+
+from router.chat import Chat
+from router.conversation import Turn
+from router.decision import Decision
+from router.events import Event
+from tests.test_safe_rendering import PAYLOADS, assert_escaped
+from ui.chat_view import badge, messages, panel, reading, scores_figure, timeline
+
+
+def decision(label, previous, event, raw=None, scores=None, valid=True) -> Decision:
+    return Decision(label, previous, event, valid, 0.5, "zero_shot", "m", scores, raw)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_user_text_and_raw_answers_are_escaped(payload):
+    chat = Chat("c", (Turn("user", f"Hi {payload}"), Turn("assistant", f"Hello {payload}")),
+                (decision(None, None, Event.NONE, raw=f"none {payload}"),))
+    for message in messages(chat):
+        assert_escaped(message["content"], payload)
+    assert_escaped(reading(chat.decisions[0]), payload)
+    hover = timeline(chat).data[0].hovertext[0]
+    assert_escaped(hover, payload)
+
+
+def test_panel_follows_the_last_decision():
+    first = decision("meeting_minutes", None, Event.START, scores={"meeting_minutes": 0.7, "none": 0.3})
+    second = decision("meeting_minutes", "meeting_minutes", Event.CONTINUE, raw="garbage", valid=False)
+    chat = Chat("c", (Turn("user", "a"), Turn("assistant", "b"), Turn("user", "c")), (first, second))
+    active, shown_badge, scores, read, latency, line = panel(chat)
+    assert "meeting_minutes" in active and "CONTINUE" in shown_badge and "invalid" in shown_badge
+    assert scores is None and "**invalid**" in read and "routing 0.50 s" in latency
+    assert [list(t.x) for t in line.data] == [[1, 2]] and list(line.data[0].text) == ["start", "continue"]
+    bars = scores_figure(first).data[0]
+    assert list(bars.y) == ["none", "meeting_minutes"] and "START" in badge(first)
+    assert badge(None) == "<span>No message routed yet.</span>"

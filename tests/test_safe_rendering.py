@@ -1,0 +1,70 @@
+"""Every view that puts user text into HTML or Markdown escapes it: script and onerror payloads."""
+import json
+
+import gradio as gr
+import pytest
+
+from router.catalog import Catalog, Task
+from router.conversation import Conversation, Turn
+from router.errors import CatalogError, InputError
+from ui.compare_figures import label_heatmap, latency_boxes, point_heatmaps
+from ui.errors import shown
+from ui.validate_tab import assigned_text, chat, describe, generated_text, guidelines_view
+
+PAYLOADS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>"]
+
+
+def metrics(labels: list[str]) -> dict:
+    """Run metrics shaped like RunStore's, enough for the figures."""
+    point = {"tp": 1, "fp": 0, "fn": 0, "tn": 1}
+    return {"points": {e: point for e in ("start", "switch", "end")}, "labels": labels,
+            "label_confusion": [[1] * len(labels) for _ in labels]}
+
+
+def assert_escaped(text: str, payload: str) -> None:
+    """The payload does not appear as markup; its escaped form does."""
+    assert payload not in text and "<script" not in text and "<img" not in text
+    assert payload.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") in text
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_validate_views_escape_turns_names_and_comments(payload):
+    conv = Conversation("c1", (Turn("user", f"Hi {payload}", None, True), Turn("assistant", payload)))
+    for message in chat(conv):
+        assert_escaped(message["content"], payload)
+    row = {"id": 7, "ext_id": f"id{payload}", "dataset": f"d{payload}", "status": "flagged",
+           "source": payload}
+    header = describe(row, [f"ana{payload}"], f"comment {payload}")
+    for part in (f"id{payload}", f"d{payload}", f"ana{payload}", f"comment {payload}"):
+        assert_escaped(header, part)
+    assert_escaped(assigned_text({payload: 3}), payload)
+    assert_escaped(generated_text(2, payload, 1), payload)
+    assert_escaped(guidelines_view(f"# Guide\n\n{payload}"), payload)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_compare_figures_escape_run_titles(payload):
+    title = f"local/{payload} · constrained · gold"
+    figures = [point_heatmaps([(title, metrics(["none", "meeting_minutes"]))]),
+               label_heatmap(title, metrics(["none", payload])),
+               latency_boxes({title: [0.1, 0.2]})]
+    for fig in figures:
+        assert_escaped(json.dumps(json.loads(fig.to_json())), payload)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_error_toasts_escape_the_message(payload):
+    @shown
+    def failing():
+        raise InputError(f"unknown task {payload!r}", file=f"{payload}.jsonl", line=2)
+
+    with pytest.raises(gr.Error) as raised:
+        failing()
+    assert_escaped(str(raised.value.message), payload)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_task_names_cannot_carry_markup_descriptions_can(payload):
+    with pytest.raises(CatalogError, match="snake_case"):
+        Catalog([Task(payload, "x")])
+    assert Catalog([Task("t", payload)]).get("t").description == payload

@@ -1,0 +1,100 @@
+"""What the Chat tab shows beside the conversation: task, event badge, scores, reading, timeline."""
+import plotly.express as px
+import plotly.graph_objects as go
+
+from router.chat import Chat
+from router.decision import Decision
+from router.events import Event
+from ui.escaping import safe
+
+EVENT_COLOURS = {Event.START: "#16a34a", Event.CONTINUE: "#2563eb", Event.SWITCH: "#ea580c",
+                 Event.END: "#dc2626", Event.NONE: "#6b7280"}
+EVENT_SYMBOLS = {Event.START: "triangle-right", Event.CONTINUE: "circle", Event.SWITCH: "diamond",
+                 Event.END: "square", Event.NONE: "circle-open"}
+
+
+def name(label: str | None) -> str:
+    """A label as text, `none` for no task."""
+    return label or "none"
+
+
+def messages(chat: Chat) -> list[dict]:
+    """The turns as chatbot messages, text escaped."""
+    return [{"role": t.role, "content": safe(t.content)} for t in chat.turns]
+
+
+def active_task(chat: Chat) -> str:
+    """The active task as Markdown."""
+    return f"**Active task:** `{safe(name(chat.task))}`"
+
+
+def badge(decision: Decision | None) -> str:
+    """The event of the last message as a coloured badge (HTML, text escaped)."""
+    if decision is None:
+        return "<span>No message routed yet.</span>"
+    event = decision.event
+    move = (f"{safe(name(decision.previous))} → {safe(name(decision.label))}"
+            if event in (Event.SWITCH, Event.END) else safe(name(decision.label)))
+    flag = "" if decision.valid else " · <b>invalid answer</b>, current task kept"
+    return (f'<span style="background:{EVENT_COLOURS[event]};color:white;padding:4px 12px;'
+            f'border-radius:12px;font-weight:bold">{event.value.upper()}</span> {move}{flag}')
+
+
+def scores_figure(decision: Decision | None) -> go.Figure | None:
+    """Bar chart of the candidates' probabilities (constrained strategy), most likely first."""
+    if decision is None or not decision.scores:
+        return None
+    ranked = sorted(decision.scores.items(), key=lambda kv: kv[1])
+    colours = ["#2563eb" if c == name(decision.label) else "#94a3b8" for c, _ in ranked]
+    fig = go.Figure(go.Bar(x=[p for _, p in ranked], y=[c for c, _ in ranked], orientation="h",
+                           marker_color=colours, text=[f"{p:.1%}" for _, p in ranked],
+                           textposition="auto"))
+    fig.update_layout(xaxis=dict(range=[0, 1], tickformat=".0%"), height=80 + 26 * len(ranked),
+                      margin=dict(t=40, l=10, r=10, b=30))
+    return fig
+
+
+def reading(decision: Decision | None) -> str:
+    """The raw answer of a free-text strategy and how it was read, as Markdown (escaped)."""
+    if decision is None or decision.raw is None:
+        return ""
+    read = (f"read as **{safe(name(decision.label))}**" if decision.valid else
+            f"**invalid** (names no candidate): kept **{safe(name(decision.label))}**")
+    raw = safe(decision.raw)
+    return f"Raw answer ({decision.strategy}), {read}:\n\n<pre>{raw}</pre>"
+
+
+def latencies(chat: Chat) -> str:
+    """Routing and reply latency of the last message."""
+    routing = f"routing {chat.decisions[-1].latency:.2f} s" if chat.decisions else "routing -"
+    reply = f"reply {chat.reply_latency:.2f} s" if chat.reply_latency is not None else "reply -"
+    return f"**Latency:** {routing} · {reply}"
+
+
+def timeline(chat: Chat) -> go.Figure:
+    """The user messages in order, coloured by the task after each, marked with its event."""
+    users = [t for t in chat.turns if t.role == "user"]
+    tasks = list(dict.fromkeys(name(d.label) for d in chat.decisions))
+    palette = px.colors.qualitative.Plotly
+    fig = go.Figure()
+    for k, task in enumerate(tasks):
+        points = [(n, d, u) for n, (d, u) in enumerate(zip(chat.decisions, users), start=1)
+                  if name(d.label) == task]
+        colour = "#9ca3af" if task == "none" else palette[k % len(palette)]
+        fig.add_trace(go.Scatter(
+            x=[n for n, _, _ in points], y=[task] * len(points), mode="markers+text", name=task,
+            text=[d.event.value for _, d, _ in points], textposition="top center",
+            marker=dict(size=16, color=colour, symbol=[EVENT_SYMBOLS[d.event] for _, d, _ in points],
+                        line=dict(width=2, color=[EVENT_COLOURS[d.event] for _, d, _ in points])),
+            hovertext=[safe(u.content[:120]) for _, _, u in points], hoverinfo="text"))
+    fig.update_layout(height=160 + 30 * len(tasks), margin=dict(t=40, l=10, r=10, b=30),
+                      xaxis=dict(title="user message", dtick=1, range=[0.5, len(users) + 0.5]),
+                      yaxis=dict(categoryorder="array", categoryarray=tasks))
+    return fig
+
+
+def panel(chat: Chat) -> tuple:
+    """Everything beside the conversation: task, badge, scores, reading, latency, timeline."""
+    last = chat.decisions[-1] if chat.decisions else None
+    return (active_task(chat), badge(last), scores_figure(last), reading(last), latencies(chat),
+            timeline(chat))
