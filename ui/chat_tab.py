@@ -10,6 +10,7 @@ from ui.chat_view import messages, panel
 from ui.errors import shown
 from ui.escaping import safe
 from ui.services import Services
+from ui.tuned_models import tuned_model_picker
 
 MODEL_HINT = "blank: the embedded model (local); the served model's id for openai / tgi"
 
@@ -95,6 +96,7 @@ def create_chat_tab(services: Services) -> None:
                 router_model = gr.Textbox("", label="Router model", placeholder=MODEL_HINT)
                 router_adapter = gr.Textbox("", label="Router adapter (PEFT folder, local only)")
                 strategy = gr.Dropdown(list(STRATEGIES), value="constrained", label="Strategy")
+                tuned_model_picker(services, router_model, router_adapter)
             with gr.Row():
                 reply_backend = gr.Dropdown(names, value="local", label="Reply backend")
                 reply_model = gr.Textbox("", label="Reply model", placeholder=MODEL_HINT)

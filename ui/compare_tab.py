@@ -10,7 +10,6 @@ from data.samples import import_demo
 from data.sgd import import_sgd
 from router.backends import backend_names
 from router.comparison import breakdown, conversation_table, matrix, wrong_turns
-from router.embedded import EMBEDDED
 from router.evaluation import RunConfig
 from router.strategies import STRATEGIES
 from router.uploads import DATASET_TYPES, check_upload
@@ -18,6 +17,7 @@ from ui.compare_figures import invalid_frame, label_heatmap, latency_boxes, poin
 from ui.errors import shown
 from ui.escaping import safe
 from ui.services import Services
+from ui.tuned_models import tuned_model_picker
 
 RUN_HEADERS = ["id", "dataset", "config", "status", "turns", "turn_accuracy", "created_at"]
 
@@ -144,13 +144,6 @@ def create_compare_tab(services: Services):
         return pd.DataFrame(rows, columns=["turn", "role", "message", "gold", *labels])
 
     @shown
-    def use_tuned(name):
-        if not name:
-            return gr.update(), gr.update()
-        base, adapter_path = services.models.resolve(name)
-        return ("" if base == EMBEDDED else base), adapter_path
-
-    @shown
     def delete(dataset, run_ids):
         if not run_ids:
             raise gr.Error("Choose the runs to delete.")
@@ -195,8 +188,7 @@ def create_compare_tab(services: Services):
             models = gr.Textbox(label="Models, one per line (blank: the embedded model)", lines=2)
             backend = gr.Dropdown(label="Backend", choices=backend_names(), value="local")
             adapter = gr.Textbox(label="PEFT adapter folder (optional)")
-            tuned = gr.Dropdown(label="Or a fine-tuned router model (Train tab)",
-                                choices=services.models.choices())
+            tuned_model_picker(services, models, adapter)
         with gr.Row():
             strategies = gr.CheckboxGroup(list(STRATEGIES), value=["constrained"], label="Strategies")
             protocol = gr.Radio(["gold", "free"], value="gold", label="Current task",
@@ -243,8 +235,6 @@ def create_compare_tab(services: Services):
                      [run_pick, runs_table], api_name="launch").then(
         show, [run_pick, only], views)
     show_btn.click(show, [run_pick, only], views, api_name="show_runs")
-    tuned.focus(lambda: gr.update(choices=services.models.choices()), None, tuned)
-    tuned.change(use_tuned, tuned, [models, adapter])
     only.change(show, [run_pick, only], views)
     label_run.change(show_labels, [run_pick, label_run], labels_plot)
     conversation.change(show_conversation, [run_pick, conversation], conversation_view,
