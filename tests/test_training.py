@@ -163,3 +163,19 @@ def test_a_job_on_a_missing_dataset_fails_with_its_log(settings, tmp_path):
     job = JobStore(DatabaseFile(settings.db_path)).get(1)
     assert job["status"] == "failed" and "no dataset called 'missing'" in job["error"]
     assert "Traceback" in job["log"]
+
+
+def test_breakdown_shows_each_source_and_event_beside_the_copy_baseline():
+    from router.comparison import BASELINE, OVERALL, breakdown
+    from router.metrics import Judged, report
+
+    turns = [Judged("a", 0, "generated", "x", None, "x"), Judged("a", 2, "generated", "y", "x", "y"),
+             Judged("b", 0, "chat", "x", None, "x"), Judged("b", 2, "chat", None, "x", "x")]
+    headers, rows = breakdown([("base", report(turns))])
+    assert headers == ["scope", "metric", "base", BASELINE]
+    table = {(r[0], r[1]): r[2:] for r in rows}
+    assert table[OVERALL, "switch_r"] == ["1.000", "0.000"] and table[OVERALL, "end_r"] == ["0.000", "0.000"]
+    assert table["generated", "turn_accuracy"] == ["1.000", "0.000"]
+    assert table["chat", "turn_accuracy"] == ["0.500", "0.000"] and table["chat", "end_r"] == ["0.000", "0.000"]
+    assert table["chat", "end: turn_accuracy"] == ["0.000", "0.000"]
+    assert table["chat", "turns"] == ["2", "2"] and ("generated", "end: turn_accuracy") not in table
