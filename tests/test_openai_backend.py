@@ -19,6 +19,7 @@ from router.chat import Chat
 from router.conversation import Conversation, Turn
 from router.embedded import embedded_model_dir
 from router.errors import BackendError, BackendUnavailable
+from router.prompting import Prompt
 from router.routing import Router
 from router.settings import Settings
 from router.strategies import create_strategy
@@ -101,9 +102,10 @@ def test_unknown_model_is_a_clear_error(served):
 
 
 def test_timeout_is_named_with_its_setting(served):
-    backend = openai_backend(served.url, served.model, timeout=0.2)
-    with pytest.raises(BackendUnavailable, match="did not answer within 0.2 s"):
-        list(backend.chat([{"role": "user", "content": "Write a long story"}], 400))
+    """A whole (unstreamed) answer of many tokens cannot come back within 0.05 s."""
+    backend = openai_backend(served.url, served.model, timeout=0.05)
+    with pytest.raises(BackendUnavailable, match="did not answer within 0.05 s"):
+        backend.generate(Prompt("You are a novelist.", ("Write a long story about a lighthouse.",)), 400)
 
 
 def test_server_down_keeps_the_conversation_and_the_next_message_works_after_restart(served):
