@@ -8,6 +8,7 @@ leaves a screenshot in test-artifacts/. `bash scripts/setup.sh --tests` installs
 """
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,12 @@ from playwright.sync_api import Page, expect, sync_playwright
 from data.annotations import AnnotationStore, QueueFilter
 from data.datasets import DatasetStore
 from data.db import DatabaseFile
+from data.jobs import JobStore
 from data.runs import RunStore
 from data.tasks import TaskStore
 from router.conversation import Conversation, Turn
 from tests.conftest import ROOT, app_process
+from tests.test_training import tiny_conversations
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -161,7 +164,7 @@ def test_validate_a_conversation(page, app):
     no_injected_markup(page)
 
 
-# Chat and Train flows go below, on the same fixtures (app, browser, page, sign_in, choose).
+# Chat and Train flows, on the same fixtures (app, browser, page, sign_in, choose).
 
 
 def test_chat_routes_replies_and_saves(page, app):
@@ -182,4 +185,28 @@ def test_chat_routes_replies_and_saves(page, app):
     [pk] = AnnotationStore(app[1]).queue(QueueFilter("chats"))
     origins = {r["origin"] for r in app[1].db["labels"].rows_where("conversation_id = ?", [pk])}
     assert origins == {"router"}
+    no_injected_markup(page)
+
+
+def test_start_and_stop_a_tiny_training_job(page, app, small_catalog):
+    DatasetStore(app[1]).add("trainset", tiny_conversations(small_catalog))
+    jobs = JobStore(app[1])
+    sign_in(page)
+    page.get_by_role("tab", name="Train").click()
+    page.get_by_role("button", name="Refresh datasets").click()
+    choose(page, "Datasets", "trainset")
+    page.get_by_label("Max steps (-1: epochs)").fill("500")
+    page.get_by_label("Max sequence length").fill("400")
+    page.get_by_label("Evaluate base vs fine-tuned when done").uncheck()
+    page.get_by_role("button", name="Launch").click()
+    deadline = time.time() + SLOW / 1000
+    while time.time() < deadline and not any(j["status"] == "running" and j["progress"]
+                                             for j in jobs.listing()):
+        time.sleep(1)
+    [job] = jobs.listing()
+    assert job["status"] == "running", job
+    expect(page.get_by_text(f"Job {job['id']}: running")).to_be_visible(timeout=SLOW)
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_text(f"Job {job['id']}: stopped")).to_be_visible(timeout=SLOW)
+    assert jobs.get(job["id"])["status"] == "stopped"
     no_injected_markup(page)
