@@ -83,3 +83,15 @@ def test_healthcheck_command_answers_on_the_running_app(monkeypatch, request):
     env["ROUTER_PORT"] = str(free_port())
     assert subprocess.run([sys.executable, *command[1:]], env=env, timeout=30,
                           capture_output=True).returncode != 0
+
+
+def test_every_router_variable_the_files_set_is_read_by_the_app():
+    """A misspelt or stale ROUTER_* setting in the Dockerfile or a compose file would be silently ignored."""
+    code = "\n".join(p.read_text() for folder in ("router", "ui", "data")
+                     for p in (ROOT / folder).rglob("*.py")) + (ROOT / "app.py").read_text()
+    read = set(re.findall(r"ROUTER_[A-Z_]+", code))
+    set_by_files = {name for name in dockerfile_env() if name.startswith("ROUTER_")}
+    for file in SERVERS:
+        environment = yaml.safe_load((ROOT / file).read_text())["services"]["app"]["environment"]
+        set_by_files |= {name for name in environment if name.startswith("ROUTER_")}
+    assert set_by_files and set_by_files <= read, sorted(set_by_files - read)
