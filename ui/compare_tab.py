@@ -159,7 +159,7 @@ def create_compare_tab(services: Services):
         text = runs.export_csv(run_ids) if kind == "csv" else runs.export_json(run_ids)
         return write_file("runs-", f"runs-{'-'.join(map(str, run_ids))}.{kind}", text)
 
-    with gr.Tab("Compare", id="compare"):
+    with gr.Tab("Compare", id="compare") as tab:
         gr.Markdown("Evaluate model x strategy configurations on a labelled dataset "
                     "(DESIGN.md §3 metrics, with the copy baseline), then compare the runs.")
         with gr.Row():
@@ -226,6 +226,7 @@ def create_compare_tab(services: Services):
     views = [matrix_table, points_plot, label_run, labels_plot, latency_plot, invalid_plot,
              wrong_table, conversation, sources_table]
     refresh_btn.click(dataset_choice, None, dataset, api_name="refresh_datasets")
+    tab.select(dataset_choice, dataset, dataset)  # datasets saved or imported elsewhere since
     upload_btn.click(upload, [upload_file, upload_name], dataset, api_name="import_jsonl")
     sgd_btn.click(sgd, [sgd_folder, sgd_name, sgd_limit, sgd_size, sgd_seed], dataset,
                   api_name="import_sgd")

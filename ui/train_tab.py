@@ -86,6 +86,9 @@ def create_train_tab(services: Services):
         return job_choice(job)
 
     @shown
+    def listed():
+        return gr.update(choices=services.datasets.names())
+
     def stop(job_id):
         if not job_id:
             raise gr.Error("Choose a job.")
@@ -98,7 +101,7 @@ def create_train_tab(services: Services):
         runner.resume(int(job_id))
         gr.Info(f"Job {job_id} queued again; it resumes from its last checkpoint.")
 
-    with gr.Tab("Train", id="train"):
+    with gr.Tab("Train", id="train") as tab:
         gr.Markdown(f"Fine-tune the router model with a LoRA adapter on labelled datasets; this machine "
                     f"trains with **{training_method()}**. Each job runs in its own process, one at a time; "
                     "when it finishes, its adapter is registered as a router model and evaluated against "
@@ -149,7 +152,8 @@ def create_train_tab(services: Services):
     form = [base_model, lora_r, lora_alpha, lora_dropout, target_modules, learning_rate, epochs, max_steps,
             max_minutes, max_seq_length, batch_size, grad_accumulation, eval_steps, eval_fraction]
     views = [jobs_table, progress, losses, log, comparison, recalls]
-    refresh_btn.click(lambda: gr.update(choices=services.datasets.names()), None, datasets)
+    refresh_btn.click(listed, None, datasets)
+    tab.select(listed, None, datasets)
     launch_btn.click(launch, [datasets, evaluate, *form], job_pick, api_name="train_launch")
     job_pick.change(refresh, job_pick, views, api_name="train_job")
     timer.tick(refresh, job_pick, views)
