@@ -52,6 +52,16 @@ def chat_frame(tokenizer, system: str) -> tuple[str, str]:
     return before, after
 
 
+def part_encoder(tokenizer):
+    """A cached text -> token ids function without special tokens: prompts are tokenized part by part."""
+    return lru_cache(maxsize=8192)(lambda text: tuple(tokenizer.encode(text, add_special_tokens=False)))
+
+
+def answer_end(tokenizer) -> list[int]:
+    """The token that closes an answer (none when the tokenizer has no end-of-sequence token)."""
+    return [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+
+
 def prompt_texts(tokenizer, prompt: Prompt) -> tuple[str, ...]:
     """The texts a prompt is tokenized from, each on its own: framing, parts, closing and answer prefix."""
     before, after = chat_frame(tokenizer, prompt.system)
@@ -75,14 +85,7 @@ class LocalBackend(Backend):
         self.cache = PrefixCache((cache_budget_mb or settings.cache_budget_mb) * 2**20)
         self.lock = threading.Lock()
         self.last_read = 0  # tokens the last forward pass read (prompt suffix and candidates)
-        self.encode_part = lru_cache(maxsize=4096)(self._encode_part)
-
-    def _encode_part(self, text: str) -> tuple[int, ...]:
-        return tuple(self.tokenizer.encode(text, add_special_tokens=False))
-
-    def frame(self, system: str) -> tuple[str, str]:
-        """Chat-template text before and after the user message."""
-        return chat_frame(self.tokenizer, system)
+        self.encode_part = part_encoder(self.tokenizer)
 
     def encode(self, prompt: Prompt) -> list[int]:
         """Token ids of a prompt, part by part, so that a longer conversation extends a shorter one."""
@@ -93,11 +96,11 @@ class LocalBackend(Backend):
 
     def header_length(self, prompt: Prompt) -> int:
         """Tokens of the fixed part: the framing, the system text and the first part (catalog)."""
-        return len(self.encode_part(self.frame(prompt.system)[0])) + len(self.encode_part(prompt.parts[0]))
+        return len(self.encode_part(chat_frame(self.tokenizer, prompt.system)[0])) + len(self.encode_part(prompt.parts[0]))
 
     def end_ids(self) -> list[int]:
         """Token that closes an answer."""
-        return [self.tokenizer.eos_token_id] if self.tokenizer.eos_token_id is not None else []
+        return answer_end(self.tokenizer)
 
     def reusable(self, ids: list[int], session: str | None):
         """A cache to extend to `ids` and how many of its positions are kept.

@@ -1,9 +1,8 @@
 """Training examples in exactly the prompt format the constrained router reads at inference."""
 import random
 from dataclasses import dataclass
-from functools import lru_cache
 
-from router.backends.local import prompt_texts
+from router.backends.local import answer_end, part_encoder, prompt_texts
 from router.conversation import Conversation
 from router.errors import RouterError
 from router.evaluation import cases
@@ -43,11 +42,8 @@ class ExampleBuilder:
 
     def __init__(self, strategy: Constrained, tokenizer, max_length: int):
         self.strategy, self.tokenizer, self.max_length = strategy, tokenizer, max_length
-        self.encode = lru_cache(maxsize=8192)(self._encode)
+        self.encode = part_encoder(tokenizer)
         self.skipped = 0
-
-    def _encode(self, text: str) -> tuple[int, ...]:
-        return tuple(self.tokenizer.encode(text, add_special_tokens=False))
 
     def conversation(self, conv: Conversation) -> list[Example]:
         """Examples of one conversation; those longer than max_length are skipped and counted."""
@@ -68,9 +64,9 @@ class ExampleBuilder:
         prompt = self.strategy.prompt(conv.tasks, conv.turns[: position + 1], previous)
         texts = prompt_texts(self.tokenizer, prompt)
         answer = self.strategy.answer(prompt, name(gold))
-        eos = [self.tokenizer.eos_token_id] if self.tokenizer.eos_token_id is not None else []
         return Example(conv.id, position, conv.source, "".join(texts), answer,
-                       tuple(i for t in texts for i in self.encode(t)), (*self.encode(answer), *eos))
+                       tuple(i for t in texts for i in self.encode(t)),
+                       (*self.encode(answer), *answer_end(self.tokenizer)))
 
     def build(self, conversations: list[Conversation]) -> list[Example]:
         """Examples of every conversation, in order."""
