@@ -23,21 +23,26 @@ class JobStore(Store):
                                        "progress": 0.0, "log": "", "evaluate": int(evaluate),
                                        "created_at": now()}).last_pk
 
+    def rows(self, where: str | None = None, params: list | None = None,
+             order_by: str = "id") -> list[dict]:
+        """Jobs matching `where`, their JSON columns parsed."""
+        return [{**r, **{k: json.loads(r[k]) if r[k] else None for k in JSON_COLUMNS}}
+                for r in self.db["jobs"].rows_where(where, params or [], order_by=order_by)]
+
     def get(self, job: int) -> dict:
         """Job `job` with its JSON columns parsed."""
-        rows = list(self.db["jobs"].rows_where("id = ?", [job]))
+        rows = self.rows("id = ?", [job])
         if not rows:
             raise JobError(f"no job with id {job}")
-        return {**rows[0], **{k: json.loads(rows[0][k]) if rows[0][k] else None for k in JSON_COLUMNS}}
+        return rows[0]
 
     def listing(self) -> list[dict]:
         """Every job, newest first."""
-        return [self.get(r["id"]) for r in self.db["jobs"].rows_where(order_by="id desc", select="id")]
+        return self.rows(order_by="id desc")
 
     def active(self) -> list[dict]:
         """Jobs running or stopping."""
-        return [self.get(r["id"]) for r in self.db["jobs"].rows_where(
-            "status IN ('running', 'stopping')", select="id")]
+        return self.rows(f"status IN ({', '.join('?' * len(ACTIVE))})", list(ACTIVE))
 
     def set(self, job: int, **fields) -> None:
         """Set columns of a job (JSON columns given as objects)."""
@@ -52,7 +57,7 @@ class JobStore(Store):
     def claim_next(self) -> dict | None:
         """Mark the oldest queued job running, unless a job runs already; return it."""
         with immediate(self.db):
-            if self.db.execute("SELECT 1 FROM jobs WHERE status IN ('running', 'stopping')").fetchone():
+            if self.active():
                 return None
             row = self.db.execute("SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1").fetchone()
             if row is None:

@@ -7,7 +7,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from data.jobs import JobStore
+from data.jobs import ACTIVE, JobStore
 from data.training import output_dir
 from router.settings import ROOT, Settings
 from router.training.config import TrainConfig
@@ -77,7 +77,7 @@ class Runner:
     def fail(self, job: dict) -> None:
         """Mark a job whose process ended without saying so failed, with its log tail."""
         current = self.jobs.get(job["id"])
-        if current["status"] not in ("running", "stopping"):
+        if current["status"] not in ACTIVE:
             return
         log = tail(self.log_path(job))
         self.jobs.log(job["id"], f"the job's process ended unexpectedly; its output ends with:\n{log}")
