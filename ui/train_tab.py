@@ -1,6 +1,4 @@
 """Train tab: LoRA/QLoRA fine-tuning jobs of the router model, evaluated against the base."""
-import html
-
 import gradio as gr
 import pandas as pd
 
@@ -9,6 +7,7 @@ from router.embedded import EMBEDDED
 from router.training.config import TrainConfig
 from router.training.job import training_method
 from ui.errors import shown
+from ui.escaping import safe
 from ui.services import Services
 from ui.train_figures import loss_figure, recall_figure
 
@@ -31,8 +30,8 @@ def progress_html(job: dict | None) -> str:
     if job is None:
         return "<p>No job yet.</p>"
     value = job["progress"] or 0.0
-    note = f" — {html.escape(job['error'])}" if job["error"] else ""
-    return (f"<p>Job {job['id']}: <b>{html.escape(job['status'])}</b>{note}</p>"
+    note = f" — {safe(job['error'])}" if job["error"] else ""
+    return (f"<p>Job {job['id']}: <b>{safe(job['status'])}</b>{note}</p>"
             f"<progress value='{value:.3f}' max='1' style='width:100%'></progress> {100 * value:.0f}%")
 
 
