@@ -16,7 +16,8 @@ from router.services import RouterFactory
 from router.settings import Settings
 from router.strategies import create_strategy
 from router.training.config import TrainConfig
-from router.training.examples import ExampleBuilder, split
+from router.training.examples import ExampleBuilder, Perturbation, split
+from router.training.packing import PackedBuilder
 from router.training.job import model_path, train
 
 STRATEGY = "constrained"
@@ -59,16 +60,14 @@ class TrainingJob:
         train_convs, held = split(gather(self.datasets, config, self.tasks.catalog()),
                                   config.eval_fraction, config.seed)
         self.keep_heldout(held)
-        builder = ExampleBuilder(create_strategy(STRATEGY, self.settings.prompts_dir),
-                                 tokenizer(config, self.settings), config.max_seq_length)
-        train_examples, eval_examples = builder.build(train_convs), builder.build(held)
+        train_rows, eval_rows, skipped = training_rows(config, self.settings, train_convs, held)
         self.reporter.log(f"{len(train_convs)} train and {len(held)} held-out conversations; "
-                          f"{builder.skipped} examples longer than {config.max_seq_length} tokens skipped")
-        result = train(config, train_examples, eval_examples[: config.max_eval_examples], self.reporter,
-                       self.settings)
+                          f"{skipped} decisions longer than {config.max_seq_length} tokens skipped")
+        result = train(config, train_rows, eval_rows[: config.max_eval_examples], self.reporter, self.settings)
         summary = {"steps": result.steps, "tokens": result.tokens, "seconds": result.seconds,
-                   "tokens_per_second": result.tokens_per_second, "method": result.method,
-                   "train_examples": len(train_examples), "eval_examples": len(eval_examples)}
+                   "decisions": result.decisions, "tokens_per_second": result.tokens_per_second,
+                   "decisions_per_second": result.decisions_per_second, "method": result.method,
+                   "packing": config.packing, "train_rows": len(train_rows), "eval_rows": len(eval_rows)}
         if result.stopped:
             self.jobs.mark(self.job, "stopped", result=summary)
             return "stopped"
@@ -104,6 +103,21 @@ class TrainingJob:
             if done == total or done % 10 == 0:
                 self.reporter.log(f"{role} evaluation: {done}/{total} turns routed")
         return show
+
+
+def training_rows(config: TrainConfig, settings: Settings, train_convs: list[Conversation],
+                  held: list[Conversation]) -> tuple[list[dict], list[dict], int]:
+    """Train and eval rows (packed, or one example per decision) and the decisions skipped as too long.
+
+    Held-out rows are never perturbed: their loss measures the decisions as live use makes them.
+    """
+    strategy, tok = create_strategy(STRATEGY, settings.prompts_dir), tokenizer(config, settings)
+    kind = PackedBuilder if config.packing else ExampleBuilder
+    builder = kind(strategy, tok, config.max_seq_length, Perturbation(config.wrong_current_share, config.seed))
+    train_rows = [r.to_dict() for r in builder.build(train_convs)]
+    plain = kind(strategy, tok, config.max_seq_length)
+    eval_rows = [r.to_dict() for r in plain.build(held)]
+    return train_rows, eval_rows, builder.skipped + plain.skipped
 
 
 def tokenizer(config: TrainConfig, settings: Settings):

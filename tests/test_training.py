@@ -66,7 +66,7 @@ def test_examples_are_the_inference_prompt_with_the_answer_only_in_the_loss(back
         prompt = strategy.prompt(conv.tasks, conv.turns[: position + 1], previous)
         assert list(example.prompt_ids) == backend.encode(prompt)
         assert list(example.completion_ids) == [*backend.encode_part(example.completion), *backend.end_ids()]
-        row = example.row()
+        row = example.to_dict()
         assert row["completion_mask"] == [0] * len(example.prompt_ids) + [1] * len(example.completion_ids)
     assert "Current task: meeting_minutes" in examples[1].prompt
     assert ExampleBuilder(strategy, backend.tokenizer, 50).conversation(conv) == []

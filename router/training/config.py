@@ -13,7 +13,7 @@ class TrainConfigError(InputError):
 
 POSITIVE_INTS = ("lora_r", "lora_alpha", "epochs", "max_seq_length", "batch_size",
                  "grad_accumulation", "eval_steps", "save_steps", "max_eval_examples")
-NUMBERS = ("lora_dropout", "learning_rate", "eval_fraction", "max_steps")
+NUMBERS = ("lora_dropout", "learning_rate", "eval_fraction", "max_steps", "wrong_current_share")
 OPTIONAL_NUMBERS = ("max_minutes", "max_conversations")
 
 
@@ -42,6 +42,12 @@ class TrainConfig:
     max_minutes: float | None = None
     seed: int = 0
     output_dir: str = ""
+    # One row per conversation, each decision a branch over the shared prefix (router/training/packing.py);
+    # off: one example per decision, the whole prompt read each time.
+    packing: bool = True
+    # Share of decisions trained a second time with a wrong current task and the gold answer
+    # (exposure robustness: live, the router is given its own previous decision, which may be wrong).
+    wrong_current_share: float = 0.5
 
     def __post_init__(self):
         self.validate()
@@ -66,6 +72,8 @@ class TrainConfig:
         checks = (("lora_dropout", 0 <= self.lora_dropout < 1, "must be in [0, 1)"),
                   ("learning_rate", 0 < self.learning_rate < 1, "must be in (0, 1)"),
                   ("eval_fraction", 0 <= self.eval_fraction < 1, "must be in [0, 1)"),
+                  ("wrong_current_share", 0 <= self.wrong_current_share <= 1, "must be in [0, 1]"),
+                  ("packing", isinstance(self.packing, bool), "must be true or false"),
                   ("max_steps", isinstance(self.max_steps, int) and (self.max_steps == -1 or self.max_steps > 0),
                    "must be -1 (use epochs) or at least 1"),
                   ("max_minutes", self.max_minutes is None or self.max_minutes > 0, "must be positive"),

@@ -11,6 +11,31 @@ from router.strategies import Constrained
 
 
 @dataclass(frozen=True)
+class Perturbation:
+    """Exposure robustness: a share of decisions is trained again with a wrong current task.
+
+    The answer stays the gold label, so the router learns to read the conversation rather than
+    copy the current task it is given (in live use, its own possibly wrong previous decision).
+    """
+
+    share: float = 0.0
+    seed: int = 0
+
+    def wrong_current(self, conv: Conversation, position: int, previous: str | None) -> list[str | None]:
+        """A wrong current task (another catalog task, or none) for this decision, or nothing."""
+        rng = random.Random(f"{self.seed}:{conv.id}:{position}")
+        if not self.share or rng.random() >= self.share:
+            return []
+        return [rng.choice([t for t in [*conv.tasks.names, None] if t != previous])]
+
+
+def labelled_currents(conv: Conversation, perturbation: Perturbation) -> list[tuple[int, str | None, str | None]]:
+    """(position, gold label, current task given) of every decision to train, perturbed ones included."""
+    return [(position, gold, current) for position, gold, previous in cases(conv)
+            for current in [previous, *perturbation.wrong_current(conv, position, previous)]]
+
+
+@dataclass(frozen=True)
 class Example:
     """One labelled user turn: the routing prompt and the gold answer, as text and as token ids."""
 
@@ -27,21 +52,23 @@ class Example:
         """Tokens of prompt and answer together."""
         return len(self.prompt_ids) + len(self.completion_ids)
 
-    def row(self) -> dict:
+    def to_dict(self) -> dict:
         """A tokenized trl row: the loss falls on the answer only (completion_mask)."""
         return {"input_ids": [*self.prompt_ids, *self.completion_ids],
                 "completion_mask": [0] * len(self.prompt_ids) + [1] * len(self.completion_ids)}
 
 
 class ExampleBuilder:
-    """Renders each labelled user turn with the gold previous label as the current task.
+    """Renders each labelled user turn with the gold previous label (or a perturbed one) as the current task.
 
     The prompt is tokenized part by part, as LocalBackend does; the answer is the gold
     label as the constrained strategy scores it, closed by the end-of-sequence token.
     """
 
-    def __init__(self, strategy: Constrained, tokenizer, max_length: int):
+    def __init__(self, strategy: Constrained, tokenizer, max_length: int,
+                 perturbation: Perturbation | None = None):
         self.strategy, self.tokenizer, self.max_length = strategy, tokenizer, max_length
+        self.perturbation = perturbation or Perturbation()
         self.encode = part_encoder(tokenizer)
         self.skipped = 0
 
@@ -50,8 +77,8 @@ class ExampleBuilder:
         if conv.tasks is None:
             raise RouterError(f"conversation '{conv.id}' has no catalog to train with")
         out = []
-        for position, gold, previous in cases(conv):
-            example = self.example(conv, position, gold, previous)
+        for position, gold, current in labelled_currents(conv, self.perturbation):
+            example = self.example(conv, position, gold, current)
             if example.length > self.max_length:
                 self.skipped += 1
             else:
@@ -59,9 +86,9 @@ class ExampleBuilder:
         return out
 
     def example(self, conv: Conversation, position: int, gold: str | None,
-                previous: str | None) -> Example:
-        """The example of the user turn at `position`."""
-        prompt = self.strategy.prompt(conv.tasks, conv.turns[: position + 1], previous)
+                current: str | None) -> Example:
+        """The example of the user turn at `position`, given `current` as the current task."""
+        prompt = self.strategy.prompt(conv.tasks, conv.turns[: position + 1], current)
         texts = prompt_texts(self.tokenizer, prompt)
         answer = self.strategy.answer(prompt, name(gold))
         return Example(conv.id, position, conv.source, "".join(texts), answer,

@@ -11,7 +11,7 @@ from router.embedded import EMBEDDED, embedded_model_dir
 from router.errors import RouterError
 from router.settings import Settings
 from router.training.config import TrainConfig
-from router.training.examples import Example
+from router.training.packing import BranchMask, PackedCollator
 
 QLORA, LORA_CPU, LORA_CUDA = "QLoRA 4-bit (CUDA)", "LoRA on CPU", "LoRA on CUDA (no bitsandbytes)"
 
@@ -40,6 +40,7 @@ class TrainResult:
     adapter: Path | None
     steps: int
     tokens: int
+    decisions: int
     seconds: float
     method: str
 
@@ -47,6 +48,11 @@ class TrainResult:
     def tokens_per_second(self) -> float:
         """Training throughput of this process, prompt and answer tokens alike."""
         return self.tokens / self.seconds if self.seconds else 0.0
+
+    @property
+    def decisions_per_second(self) -> float:
+        """Routing decisions (answers) trained per second by this process."""
+        return self.decisions / self.seconds if self.seconds else 0.0
 
 
 def training_method() -> str:
@@ -62,17 +68,18 @@ def model_path(base: str, settings: Settings) -> str:
 
 
 def load_base(path: str, method: str):
-    """The base model, quantized to 4-bit NF4 for QLoRA."""
+    """The base model (SDPA attention, which takes the boolean branch mask), 4-bit NF4 for QLoRA."""
     from transformers import AutoModelForCausalLM
 
     if method != QLORA:
-        return AutoModelForCausalLM.from_pretrained(path)
+        return AutoModelForCausalLM.from_pretrained(path, attn_implementation="sdpa")
     from peft import prepare_model_for_kbit_training
     from transformers import BitsAndBytesConfig
 
     quantization = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
                                       bnb_4bit_compute_dtype=torch.bfloat16)
-    model = AutoModelForCausalLM.from_pretrained(path, quantization_config=quantization, device_map="auto")
+    model = AutoModelForCausalLM.from_pretrained(path, quantization_config=quantization, device_map="auto",
+                                                 attn_implementation="sdpa")
     return prepare_model_for_kbit_training(model)
 
 
@@ -117,17 +124,23 @@ class Watch:
         self.reporter.log(f"step {state.global_step}/{state.max_steps}: {shown}")
 
 
-def dataset(examples: list[Example]):
-    """Tokenized rows for trl (input_ids and completion_mask)."""
+def dataset(rows: list[dict]):
+    """Tokenized rows for trl: packed (labels, positions, segments) or one turn each (completion_mask)."""
     from datasets import Dataset
 
-    return Dataset.from_list([e.row() for e in examples])
+    return Dataset.from_list(rows)
 
 
 def sft_config(config: TrainConfig, method: str, has_eval: bool):
-    """trl's SFTConfig for the job; checkpoints go under output_dir/checkpoints."""
+    """trl's SFTConfig for the job; checkpoints go under output_dir/checkpoints.
+
+    Packed rows come ready (labels built, lengths bounded), so trl's preparation is skipped
+    and their extra columns are kept for the collator.
+    """
     from trl import SFTConfig
 
+    packed = {"max_length": None, "remove_unused_columns": False,
+              "dataset_kwargs": {"skip_prepare_dataset": True}} if config.packing else {}
     return SFTConfig(
         output_dir=str(Path(config.output_dir) / "checkpoints"), num_train_epochs=config.epochs,
         max_steps=config.max_steps, per_device_train_batch_size=config.batch_size,
@@ -135,9 +148,8 @@ def sft_config(config: TrainConfig, method: str, has_eval: bool):
         learning_rate=config.learning_rate, logging_steps=1, seed=config.seed,
         eval_strategy="steps" if has_eval else "no", eval_steps=config.eval_steps,
         save_strategy="steps", save_steps=config.save_steps, save_total_limit=2,
-        max_length=config.max_seq_length, completion_only_loss=True,
-        include_num_input_tokens_seen="non_padding", use_cpu=method == LORA_CPU,
-        bf16=method == QLORA, report_to="none", disable_tqdm=True, dataloader_num_workers=0)
+        max_length=config.max_seq_length, completion_only_loss=True, use_cpu=method == LORA_CPU,
+        bf16=method == QLORA, report_to="none", disable_tqdm=True, dataloader_num_workers=0, **packed)
 
 
 def last_checkpoint(folder: str) -> str | None:
@@ -147,47 +159,39 @@ def last_checkpoint(folder: str) -> str | None:
     return get_last_checkpoint(folder) if Path(folder).is_dir() else None
 
 
-def tokens_seen(checkpoint: str | None) -> int:
-    """Tokens the training had read when `checkpoint` was saved (0 without one)."""
-    if not checkpoint:
-        return 0
-    from transformers import TrainerState
-
-    return TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json")).num_input_tokens_seen
-
-
-def train(config: TrainConfig, train_examples: list[Example], eval_examples: list[Example],
+def train(config: TrainConfig, train_rows: list[dict], eval_rows: list[dict],
           reporter: Reporter, settings: Settings) -> TrainResult:
-    """Train a LoRA adapter on the examples; resume from the last checkpoint in output_dir if any."""
+    """Train a LoRA adapter on the rows; resume from the last checkpoint in output_dir if any."""
     from peft import LoraConfig
     from transformers import AutoTokenizer
     from trl import SFTTrainer
 
-    if not train_examples:
+    if not train_rows:
         raise RouterError("no training example: the datasets have no labelled user turn that fits "
                           f"max_seq_length {config.max_seq_length}")
     method = training_method()
-    reporter.log(f"training with {method}: {len(train_examples)} train examples, "
-                 f"{len(eval_examples)} eval examples")
+    kind = "packed rows (one per conversation)" if config.packing else "examples (one per decision)"
+    reporter.log(f"training with {method}: {len(train_rows)} train and {len(eval_rows)} eval {kind}")
     path = model_path(config.base_model, settings)
     tokenizer = AutoTokenizer.from_pretrained(path)
     lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                       target_modules=config.target_modules, task_type="CAUSAL_LM")
-    watch = Watch(reporter, config.max_minutes)
-    trainer = SFTTrainer(model=load_base(path, method), args=sft_config(config, method, bool(eval_examples)),
-                         train_dataset=dataset(train_examples),
-                         eval_dataset=dataset(eval_examples) if eval_examples else None,
-                         processing_class=tokenizer, peft_config=lora, callbacks=[watch.callback])
+    watch, model = Watch(reporter, config.max_minutes), load_base(path, method)
+    reading = BranchMask().install(model)
+    collator = {"data_collator": PackedCollator(tokenizer.pad_token_id or 0)} if config.packing else {}
+    trainer = SFTTrainer(model=model, args=sft_config(config, method, bool(eval_rows)),
+                         train_dataset=dataset(train_rows), eval_dataset=dataset(eval_rows) if eval_rows else None,
+                         processing_class=tokenizer, peft_config=lora, callbacks=[watch.callback], **collator)
     checkpoint = last_checkpoint(trainer.args.output_dir)
     if checkpoint:
         reporter.log(f"resuming from {checkpoint}")
-    seen = tokens_seen(checkpoint)
     output = trainer.train(resume_from_checkpoint=checkpoint)
-    tokens, seconds = trainer.state.num_input_tokens_seen - seen, output.metrics.get("train_runtime", 0.0)
+    seconds = output.metrics.get("train_runtime", 0.0)
     adapter = None
     if not watch.stopped:
         adapter = Path(config.output_dir) / "adapter"
         trainer.model.save_pretrained(adapter)
         tokenizer.save_pretrained(adapter)
         reporter.log(f"adapter saved to {adapter}")
-    return TrainResult(watch.stopped, adapter, trainer.state.global_step, tokens, seconds, method)
+    return TrainResult(watch.stopped, adapter, trainer.state.global_step, reading.tokens, reading.decisions,
+                       seconds, method)
