@@ -179,7 +179,7 @@ def cmd_eval(args) -> None:
 
 
 def cmd_datasets(args) -> None:
-    """datasets list|import|import-sgd|import-demo|export."""
+    """datasets list|import|import-sgd|import-synthetic|import-demo|export."""
     datasets, _ = stores(args)
     if args.action == "list":
         from tabulate import tabulate
@@ -196,6 +196,11 @@ def cmd_datasets(args) -> None:
         count = import_sgd(datasets, args.name, args.folder, args.limit, args.catalog_size, args.seed,
                            progress_line("read dialogues"))
         print(f"imported {count} SGD dialogues into '{args.name}'")
+    elif args.action == "import-synthetic":
+        from data.synthetic import import_synthetic
+
+        count = import_synthetic(datasets, args.name, args.count, args.seed)
+        print(f"imported {count} synthetic conversations into '{args.name}'")
     elif args.action == "import-demo":
         from data.samples import import_demo
 
@@ -255,6 +260,11 @@ def add_eval_parsers(sub, strategies: list[str], backends: list[str]) -> None:
     sgd.add_argument("--limit", type=int, help="first N dialogues only")
     sgd.add_argument("--catalog-size", type=int, default=10, help="tasks per conversation")
     sgd.add_argument("--seed", type=int, default=0, help="seed of the distractor tasks")
+    syn = ds.add_parser("import-synthetic",
+                        help="write labelled training conversations from data/synthetic_bank.json")
+    syn.add_argument("--name", required=True)
+    syn.add_argument("--count", type=int, default=2000, help="how many conversations")
+    syn.add_argument("--seed", type=int, default=0, help="the same seed writes the same conversations")
     ds.add_parser("import-demo", help="import the shipped demo dataset").add_argument(
         "--name", default="demo")
     exp = ds.add_parser("export", help="export a dataset as JSONL")

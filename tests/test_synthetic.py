@@ -1,0 +1,87 @@
+"""Synthetic training conversations from the template bank: bank, labels, catalogs, events, CLI import."""
+from collections import Counter
+
+import pytest
+
+from data.migrations import DEFAULT_CATALOG
+from data.synthetic import SCENARIOS, load_bank, synthetic_conversations
+from router.__main__ import main
+from router.catalog import Catalog
+from router.conversation import parse_jsonl
+from router.events import Event, event_between
+
+DEMO_TASKS = set(Catalog.load(DEFAULT_CATALOG).names)
+
+
+@pytest.fixture(scope="module")
+def many():
+    return synthetic_conversations(500, seed=3)
+
+
+def plain(text: str) -> str:
+    return text.lower().rstrip(".!?")
+
+
+def test_same_seed_same_conversations_other_seed_others():
+    first = synthetic_conversations(40, seed=1)
+    assert first == synthetic_conversations(40, seed=1)
+    assert synthetic_conversations(10, seed=1) == first[:10]
+    assert [c.turns for c in first] != [c.turns for c in synthetic_conversations(40, seed=2)]
+
+
+def test_bank_is_large_and_keeps_away_from_the_demo_tasks():
+    bank = load_bank()
+    names = {t.task.name for t in bank.tasks}
+    assert len(names) >= 50 and not names & DEMO_TASKS
+    for t in bank.tasks:
+        assert len(t.openings) >= 5 and len(t.details) >= 5 and 2 <= len(t.replies) <= 3
+        assert t.task.description.startswith(("The user wants", "The user needs"))
+    assert len(bank.user["ends"]) >= 25 and len(bank.user["smalltalk"]) >= 20
+    assert len(bank.uncovered) >= 25 and all(u.covered_by <= names for u in bank.uncovered)
+
+
+def test_each_conversation_is_labelled_over_its_own_catalog(many):
+    assert {c.meta["scenario"] for c in many} == set(SCENARIOS)
+    for conv in many:
+        names = set(conv.tasks.names)
+        assert conv.source == "synthetic" and 6 <= len(names) <= 12 and not names & DEMO_TASKS
+        users = [t for t in conv.turns if t.role == "user"]
+        assert conv.turns[0].role == "user" and all(t.labelled for t in users)
+        assert all(a.role != b.role for a, b in zip(conv.turns, conv.turns[1:]))
+        assert {t.task for t in users} - {None} <= names
+        if conv.meta["scenario"] == "unfinished":
+            assert conv.turns[-1].role == "user" and conv.turns[-1].task is not None
+
+
+def test_uncovered_requests_only_where_no_catalog_task_covers_them(many):
+    bank, used = load_bank(), Counter()
+    for conv in many:
+        for turn in (t for t in conv.turns if t.role == "user"):
+            for u in (u for u in bank.uncovered if plain(turn.content).endswith(plain(u.text))):
+                assert turn.task is None and not u.covered_by & set(conv.tasks.names), turn
+                used[bool(u.covered_by)] += 1
+    assert used[True] and used[False]
+
+
+def test_every_event_has_a_sizeable_share_and_switches_return(many):
+    events, returns, double_ends = Counter(), 0, 0
+    for conv in many:
+        labels = conv.gold_labels()
+        for k, (p, c) in enumerate(zip([None] + labels[:-1], labels)):
+            event = event_between(p, c)
+            events[event] += 1
+            returns += event is Event.SWITCH and c in labels[:k]
+        double_ends += len(labels) > 2 and labels[-3] is not None and labels[-2:] == [None, None]
+    total = sum(events.values())
+    assert all(events[e] / total > 0.05 for e in Event), events
+    assert returns / events[Event.SWITCH] > 0.2 and double_ends > 10
+
+
+def test_cli_imports_a_dataset_that_exports_as_valid_jsonl(settings, tmp_path, capsys):
+    db, out = str(settings.db_path), tmp_path / "synthetic.jsonl"
+    assert main(["--db", db, "datasets", "import-synthetic", "--name", "syn", "--count", "30",
+                 "--seed", "4"]) == 0
+    assert capsys.readouterr().out == "imported 30 synthetic conversations into 'syn'\n"
+    assert main(["--db", db, "datasets", "export", "syn", "-o", str(out)]) == 0
+    exported = parse_jsonl(out.read_text(encoding="utf-8"), file=str(out))
+    assert [c.to_dict() for c in exported] == [c.to_dict() for c in synthetic_conversations(30, 4)]
