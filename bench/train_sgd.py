@@ -4,7 +4,8 @@
 
 Prints the training throughput (tokens per second) and, on the dev conversations, turn accuracy,
 start/switch/end recall and task selection of the base and the fine-tuned model next to the copy
-baseline. Everything goes to a throw-away data folder unless --data-dir is given.
+baseline: one table with the free protocol (the router's own previous decision, as live), then one
+with the gold protocol. Everything goes to a throw-away data folder unless --data-dir is given.
 """
 import argparse
 import sys
@@ -19,7 +20,8 @@ from data.db import DatabaseFile  # noqa: E402
 from data.jobs import JobStore  # noqa: E402
 from data.runs import RunStore  # noqa: E402
 from data.sgd import import_sgd  # noqa: E402
-from data.training import TrainingJob  # noqa: E402
+from data.training import TrainingJob, eval_key  # noqa: E402
+from router.evaluation import PROTOCOLS  # noqa: E402
 from router.metrics import text_table  # noqa: E402
 from router.settings import Settings  # noqa: E402
 from router.training.config import TrainConfig  # noqa: E402
@@ -62,12 +64,14 @@ def main() -> None:
     result = jobs.get(job)["result"]
     runs = RunStore(file, datasets)
     evaluated = training.evaluate("sgd-dev", jobs.get(job)["adapter"])
-    base, tuned = (runs.get(evaluated[k])["metrics"] for k in ("base", "tuned"))
     print(f"\ntraining: {result['method']}, {result['steps']} steps of {args.batch_size} examples in "
           f"{result['seconds']:.0f} s, {result['tokens']} tokens, {result['tokens_per_second']:.1f} tokens/s "
           f"({result['train_examples']} examples available from {args.train_limit} dialogues)")
-    print(f"dev: {args.dev_limit} SGD dev dialogues, {base['turns']} labelled user turns\n")
-    print(text_table([("base", base), ("fine-tuned", tuned), ("copy baseline", base["baseline"])]))
+    for protocol in PROTOCOLS:
+        base, tuned = (runs.get(evaluated[eval_key(role, protocol)])["metrics"] for role in ("base", "tuned"))
+        print(f"\ndev, {protocol} protocol: {args.dev_limit} SGD dev dialogues, "
+              f"{base['turns']} labelled user turns\n")
+        print(text_table([("base", base), ("fine-tuned", tuned), ("copy baseline", base["baseline"])]))
 
 
 if __name__ == "__main__":

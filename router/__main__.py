@@ -237,8 +237,9 @@ def add_eval_parsers(sub, strategies: list[str], backends: list[str]) -> None:
     ev.add_argument("--backend", choices=backends, default="local")
     ev.add_argument("--model", help="model name, folder or hub id (default: embedded)")
     ev.add_argument("--adapter", help="PEFT adapter folder")
-    ev.add_argument("--protocol", choices=["gold", "free"], default="gold",
-                    help="current task = gold previous label, or the router's own previous decision")
+    ev.add_argument("--protocol", choices=["free", "gold"], default="free",
+                    help="current task = the router's own previous decision (live use) "
+                         "or the gold previous label")
     ev.add_argument("--limit", type=int, help="first N conversations only")
     ev.add_argument("--fresh", action="store_true", help="start anew instead of resuming")
     ev.add_argument("--json", action="store_true")

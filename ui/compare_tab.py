@@ -10,7 +10,7 @@ from data.samples import import_demo
 from data.sgd import import_sgd
 from router.backends import backend_names
 from router.comparison import breakdown, conversation_table, matrix, wrong_turns
-from router.evaluation import RunConfig
+from router.evaluation import PROTOCOLS, RunConfig
 from router.strategies import STRATEGIES
 from router.uploads import DATASET_TYPES, check_upload
 from ui.compare_figures import invalid_frame, label_heatmap, latency_boxes, point_heatmaps
@@ -191,8 +191,9 @@ def create_compare_tab(services: Services):
             tuned_model_picker(services, models, adapter)
         with gr.Row():
             strategies = gr.CheckboxGroup(list(STRATEGIES), value=["constrained"], label="Strategies")
-            protocol = gr.Radio(["gold", "free"], value="gold", label="Current task",
-                                info="gold: the gold previous label; free: the router's own")
+            protocol = gr.Radio(list(PROTOCOLS), value=PROTOCOLS[0], label="Current task",
+                                info="free: the router's own previous decision, as live; "
+                                     "gold: the gold previous label")
             limit = gr.Number(label="Conversations (0 = all)", value=0, precision=0)
             launch_btn = gr.Button("Launch", variant="primary")
         with gr.Row():
