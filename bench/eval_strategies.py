@@ -1,6 +1,6 @@
 """Benchmark: the embedded model with each strategy on the demo dataset and an SGD folder.
 
-    python bench/eval_strategies.py [SGD_FOLDER] [--limit N] [--sgd-limit N] [--strategies ...]
+    python bench/eval_strategies.py [SGD_FOLDER] [--limit N] [--sgd-limit N] [--services S] [--strategies ...]
         [--protocol free|gold]
 
 Prints, per dataset, the metric table (DESIGN.md §3) of every strategy next to the copy baseline.
@@ -19,7 +19,7 @@ from data.db import DatabaseFile  # noqa: E402
 from data.migrations import DEFAULT_CATALOG  # noqa: E402
 from data.runs import RunStore  # noqa: E402
 from data.samples import import_demo  # noqa: E402
-from data.sgd import import_sgd  # noqa: E402
+from data.sgd import SERVICES, import_sgd  # noqa: E402
 from router.catalog import Catalog  # noqa: E402
 from router.evaluation import PROTOCOLS, RunConfig  # noqa: E402
 from router.metrics import text_table  # noqa: E402
@@ -34,6 +34,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("sgd", nargs="?", help="SGD folder (dialogues_*.json and schema.json)")
     parser.add_argument("--limit", type=int, default=4, help="demo conversations (default 4)")
     parser.add_argument("--sgd-limit", type=int, default=3, help="SGD dialogues (default 3)")
+    parser.add_argument("--services", choices=SERVICES, default="mixed",
+                        help="which SGD dialogues to take (as `datasets import-sgd --services`)")
     parser.add_argument("--catalog-size", type=int, default=10, help="tasks per SGD catalog")
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=list(STRATEGIES))
     parser.add_argument("--protocol", choices=PROTOCOLS, default="free",
@@ -72,7 +74,8 @@ def main() -> None:
     bench(runs, factory, "demo", args.limit, args.strategies, args.protocol)
     if args.sgd:
         if "sgd" not in datasets.names():
-            import_sgd(datasets, "sgd", args.sgd, args.sgd_limit, args.catalog_size, seed=0)
+            import_sgd(datasets, "sgd", args.sgd, args.sgd_limit, args.catalog_size, seed=0,
+                       services=args.services)
         bench(runs, factory, "sgd", args.sgd_limit, args.strategies, args.protocol)
 
 

@@ -19,7 +19,7 @@ from data.datasets import DatasetStore  # noqa: E402
 from data.db import DatabaseFile  # noqa: E402
 from data.jobs import JobStore  # noqa: E402
 from data.runs import RunStore  # noqa: E402
-from data.sgd import import_sgd  # noqa: E402
+from data.sgd import SERVICES, import_sgd  # noqa: E402
 from data.training import TrainingJob, eval_key  # noqa: E402
 from router.evaluation import PROTOCOLS  # noqa: E402
 from router.metrics import text_table  # noqa: E402
@@ -36,6 +36,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--minutes", type=float, default=8.0, help="training time bound")
     parser.add_argument("--train-limit", type=int, default=300, help="SGD train dialogues to read")
     parser.add_argument("--dev-limit", type=int, default=20, help="SGD dev dialogues to evaluate on")
+    parser.add_argument("--services", choices=SERVICES, default="mixed",
+                        help="which SGD dialogues to take (as `datasets import-sgd --services`)")
     parser.add_argument("--catalog-size", type=int, default=10, help="tasks per SGD catalog")
     parser.add_argument("--max-seq-length", type=int, default=1024)
     parser.add_argument("--batch-size", type=int, default=4)
@@ -53,7 +55,8 @@ def main() -> None:
     datasets = DatasetStore(file)
     for name, split, limit in (("sgd-train", "train", args.train_limit), ("sgd-dev", "dev", args.dev_limit)):
         if name not in datasets.names():
-            import_sgd(datasets, name, Path(args.sgd) / split, limit, args.catalog_size, 0)
+            import_sgd(datasets, name, Path(args.sgd) / split, limit, args.catalog_size, 0,
+                       services=args.services)
     config = TrainConfig(datasets=["sgd-train"], max_minutes=args.minutes, max_seq_length=args.max_seq_length,
                          batch_size=args.batch_size, learning_rate=args.lr, eval_fraction=0.05,
                          eval_steps=10**6, save_steps=10**6, max_eval_examples=16)

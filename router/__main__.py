@@ -194,7 +194,7 @@ def cmd_datasets(args) -> None:
         from data.sgd import import_sgd
 
         count = import_sgd(datasets, args.name, args.folder, args.limit, args.catalog_size, args.seed,
-                           progress_line("read dialogues"))
+                           progress_line("read dialogues"), args.services)
         print(f"imported {count} SGD dialogues into '{args.name}'")
     elif args.action == "import-demo":
         from data.samples import import_demo
@@ -253,9 +253,12 @@ def add_eval_parsers(sub, strategies: list[str], backends: list[str]) -> None:
     sgd = ds.add_parser("import-sgd", help="import a Schema-Guided Dialogue folder")
     sgd.add_argument("folder")
     sgd.add_argument("--name", required=True)
-    sgd.add_argument("--limit", type=int, help="first N dialogues only")
+    sgd.add_argument("--limit", type=int, help="N dialogues only")
+    sgd.add_argument("--services", choices=["mixed", "single", "multi", "all"], default="mixed",
+                     help="mixed: single- and multi-service dialogues in turn, a seeded sample of each; "
+                          "single or multi: a seeded sample of those only; all: the first in file order")
     sgd.add_argument("--catalog-size", type=int, default=10, help="tasks per conversation")
-    sgd.add_argument("--seed", type=int, default=0, help="seed of the distractor tasks")
+    sgd.add_argument("--seed", type=int, default=0, help="seed of the sample and of the distractor tasks")
     ds.add_parser("import-demo", help="import the shipped demo dataset").add_argument(
         "--name", default="demo")
     exp = ds.add_parser("export", help="export a dataset as JSONL")
