@@ -1,6 +1,6 @@
 """Per-decision routing latency with and without key/value cache reuse, in one run.
 
-    python bench/routing_latency.py [--dataset data/demo/demo.jsonl] [--sgd FOLDER] [--limit N]
+    python bench/routing_latency.py [--dataset data/demo/demo.jsonl] [--sgd FOLDER] [--limit N] [--services S]
 
 Each conversation is routed turn by turn (gold previous label as the current task, as in an
 evaluation), once reusing the cache and once reading the whole prompt every time, alternating
@@ -15,6 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from data.sgd import SERVICES, read_sgd  # noqa: E402
 from router.backends import create_backend  # noqa: E402
 from router.catalog import Catalog  # noqa: E402
 from router.conversation import Conversation, read_jsonl  # noqa: E402
@@ -81,6 +82,8 @@ def main() -> None:
     parser.add_argument("--catalog", default=str(ROOT / "data" / "default_catalog.json"))
     parser.add_argument("--sgd", help="an SGD folder (dialogues_*.json and schema.json)")
     parser.add_argument("--limit", type=int, default=0, help="conversations per set (0: all)")
+    parser.add_argument("--services", choices=SERVICES, default="mixed",
+                        help="which SGD dialogues to take (as `datasets import-sgd --services`)")
     parser.add_argument("--strategy", default="constrained")
     parser.add_argument("--model", default=None)
     parser.add_argument("--budget-mb", type=int, default=512)
@@ -91,9 +94,7 @@ def main() -> None:
     router = Router(backend, create_strategy(args.strategy, settings.prompts_dir))
     sets = [(Path(args.dataset).name, read_jsonl(args.dataset, catalog))]
     if args.sgd:
-        from data.sgd import read_sgd
-
-        sets.append((f"SGD {args.sgd}", read_sgd(args.sgd, limit=args.limit or None)))
+        sets.append((f"SGD {args.sgd}", read_sgd(args.sgd, limit=args.limit or None, services=args.services)))
     peak_cache = 0
     for name, conversations in sets:
         peak_cache = max(peak_cache, report(name, conversations[: args.limit or None], catalog, router))

@@ -4,7 +4,8 @@
 
 Prints the training throughput (tokens per second) and, on the dev conversations, turn accuracy,
 start/switch/end recall and task selection of the base and the fine-tuned model next to the copy
-baseline. Everything goes to a throw-away data folder unless --data-dir is given.
+baseline: one table with the free protocol (the router's own previous decision, as live), then one
+with the gold protocol. Everything goes to a throw-away data folder unless --data-dir is given.
 """
 import argparse
 import sys
@@ -18,8 +19,9 @@ from data.datasets import DatasetStore  # noqa: E402
 from data.db import DatabaseFile  # noqa: E402
 from data.jobs import JobStore  # noqa: E402
 from data.runs import RunStore  # noqa: E402
-from data.sgd import import_sgd  # noqa: E402
-from data.training import TrainingJob  # noqa: E402
+from data.sgd import SERVICES, import_sgd  # noqa: E402
+from data.training import TrainingJob, eval_key  # noqa: E402
+from router.evaluation import PROTOCOLS  # noqa: E402
 from router.metrics import text_table  # noqa: E402
 from router.settings import Settings  # noqa: E402
 from router.training.config import TrainConfig  # noqa: E402
@@ -34,6 +36,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--minutes", type=float, default=8.0, help="training time bound")
     parser.add_argument("--train-limit", type=int, default=300, help="SGD train dialogues to read")
     parser.add_argument("--dev-limit", type=int, default=20, help="SGD dev dialogues to evaluate on")
+    parser.add_argument("--services", choices=SERVICES, default="mixed",
+                        help="which SGD dialogues to take (as `datasets import-sgd --services`)")
     parser.add_argument("--catalog-size", type=int, default=10, help="tasks per SGD catalog")
     parser.add_argument("--max-seq-length", type=int, default=1024)
     parser.add_argument("--batch-size", type=int, default=4)
@@ -51,7 +55,8 @@ def main() -> None:
     datasets = DatasetStore(file)
     for name, split, limit in (("sgd-train", "train", args.train_limit), ("sgd-dev", "dev", args.dev_limit)):
         if name not in datasets.names():
-            import_sgd(datasets, name, Path(args.sgd) / split, limit, args.catalog_size, 0)
+            import_sgd(datasets, name, Path(args.sgd) / split, limit, args.catalog_size, 0,
+                       services=args.services)
     config = TrainConfig(datasets=["sgd-train"], max_minutes=args.minutes, max_seq_length=args.max_seq_length,
                          batch_size=args.batch_size, learning_rate=args.lr, eval_fraction=0.05,
                          eval_steps=10**6, save_steps=10**6, max_eval_examples=16)
@@ -62,12 +67,14 @@ def main() -> None:
     result = jobs.get(job)["result"]
     runs = RunStore(file, datasets)
     evaluated = training.evaluate("sgd-dev", jobs.get(job)["adapter"])
-    base, tuned = (runs.get(evaluated[k])["metrics"] for k in ("base", "tuned"))
     print(f"\ntraining: {result['method']}, {result['steps']} steps of {args.batch_size} examples in "
           f"{result['seconds']:.0f} s, {result['tokens']} tokens, {result['tokens_per_second']:.1f} tokens/s "
           f"({result['train_examples']} examples available from {args.train_limit} dialogues)")
-    print(f"dev: {args.dev_limit} SGD dev dialogues, {base['turns']} labelled user turns\n")
-    print(text_table([("base", base), ("fine-tuned", tuned), ("copy baseline", base["baseline"])]))
+    for protocol in PROTOCOLS:
+        base, tuned = (runs.get(evaluated[eval_key(role, protocol)])["metrics"] for role in ("base", "tuned"))
+        print(f"\ndev, {protocol} protocol: {args.dev_limit} SGD dev dialogues, "
+              f"{base['turns']} labelled user turns\n")
+        print(text_table([("base", base), ("fine-tuned", tuned), ("copy baseline", base["baseline"])]))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """Schema-Guided Dialogue, read straight from its files: intents become tasks, active intents labels."""
+import hashlib
 import json
 import random
 import re
 from collections import Counter
 from collections.abc import Callable
+from itertools import zip_longest
 from pathlib import Path
 
 from data.datasets import DatasetStore
@@ -13,7 +15,9 @@ from router.errors import InputError
 
 ROLES = {"USER": "user", "SYSTEM": "assistant"}
 NO_INTENT = "NONE"
+SERVICES = ("mixed", "single", "multi", "all")  # which dialogues to take: see choose
 Progress = Callable[[int, int], None]
+Found = tuple[Path, int, dict]
 
 
 class SgdError(InputError):
@@ -104,31 +108,78 @@ def dialogue_files(folder: Path) -> list[Path]:
     return files
 
 
+def malformed(path: Path, k: int, error: Exception) -> SgdError:
+    """The error of dialogue `k` of a file."""
+    return SgdError(f"missing or malformed field: {error}", file=str(path), field=f"[{k}]")
+
+
+def in_file_order(folder: Path, limit: int | None) -> list[Found]:
+    """The folder's first `limit` dialogues (all of them without a limit), reading no file more."""
+    found = []
+    for path in dialogue_files(folder):
+        found += [(path, k, d) for k, d in enumerate(read_json(path))]
+        if limit is not None and len(found) >= limit:
+            break
+    return found[:limit]
+
+
+def kind_and_rank(path: Path, k: int, dialogue: dict, seed: int) -> tuple[str, str]:
+    """'multi' (several services) or 'single', and the dialogue's place in a sample seeded by `seed`."""
+    try:
+        kind = "multi" if len(dialogue["services"]) > 1 else "single"
+        return kind, hashlib.sha256(f"{seed}:{dialogue['dialogue_id']}".encode()).hexdigest()
+    except (TypeError, KeyError) as e:
+        raise malformed(path, k, e)
+
+
+def samples(folder: Path, kinds: tuple[str, ...], limit: int | None, seed: int) -> list[list[Found]]:
+    """Per kind, its dialogues in seeded order (the first `limit` of each): every file is read."""
+    pools = {kind: [] for kind in kinds}
+    for path in dialogue_files(folder):
+        for k, dialogue in enumerate(read_json(path)):
+            kind, rank = kind_and_rank(path, k, dialogue, seed)
+            if kind in pools:
+                pools[kind].append((rank, (path, k, dialogue)))
+        pools = {kind: sorted(pool, key=lambda p: p[0])[:limit] for kind, pool in pools.items()}
+    return [[found for _, found in pool] for pool in pools.values()]
+
+
+def alternate(pools: list[list[Found]]) -> list[Found]:
+    """One of each pool in turn; when one runs out, the rest of the others."""
+    return [found for group in zip_longest(*pools) for found in group if found is not None]
+
+
+def choose(folder: Path, services: str, limit: int | None, seed: int) -> list[Found]:
+    """The dialogues to read, by number of services (SERVICES), at most `limit`."""
+    if services not in SERVICES:
+        raise SgdError(f"unknown services '{services}' ({', '.join(SERVICES)})")
+    if services == "all":
+        return in_file_order(folder, limit)
+    kinds = ("single", "multi") if services == "mixed" else (services,)
+    return alternate(samples(folder, kinds, limit, seed))[:limit]
+
+
 def read_sgd(folder: str | Path, limit: int | None = None, catalog_size: int = 10, seed: int = 0,
-             progress: Progress | None = None) -> list[Conversation]:
-    """The first `limit` dialogues of an SGD folder as labelled conversations."""
+             progress: Progress | None = None, services: str = "mixed") -> list[Conversation]:
+    """`limit` dialogues of an SGD folder, chosen by `services`, as labelled conversations."""
     folder = Path(folder)
     if not folder.is_dir():
         raise SgdError("not a folder", file=str(folder))
     tasks = read_schema(folder)
-    dialogues = []
-    for path in dialogue_files(folder):
-        dialogues += [(path, k, d) for k, d in enumerate(read_json(path))]
-        if limit is not None and len(dialogues) >= limit:
-            break
-    dialogues = dialogues[:limit]
+    dialogues = choose(folder, services, limit, seed)
     conversations = []
     for path, k, dialogue in dialogues:
         try:
             conversations.append(conversation(dialogue, tasks, catalog_size, seed))
         except (TypeError, KeyError) as e:
-            raise SgdError(f"missing or malformed field: {e}", file=str(path), field=f"[{k}]")
+            raise malformed(path, k, e)
         if progress:
             progress(len(conversations), len(dialogues))
     return conversations
 
 
 def import_sgd(store: DatasetStore, name: str, folder: str | Path, limit: int | None = None,
-               catalog_size: int = 10, seed: int = 0, progress: Progress | None = None) -> int:
+               catalog_size: int = 10, seed: int = 0, progress: Progress | None = None,
+               services: str = "mixed") -> int:
     """Import an SGD folder into dataset `name`, all of it or nothing."""
-    return store.add(name, read_sgd(folder, limit, catalog_size, seed, progress), source="sgd")
+    return store.add(name, read_sgd(folder, limit, catalog_size, seed, progress, services), source="sgd")

@@ -11,7 +11,7 @@ from data.tasks import TaskStore
 from router.catalog import Catalog
 from router.conversation import Conversation
 from router.embedded import EMBEDDED
-from router.evaluation import RunConfig
+from router.evaluation import PROTOCOLS, RunConfig
 from router.services import RouterFactory
 from router.settings import Settings
 from router.strategies import create_strategy
@@ -31,6 +31,14 @@ def gather(datasets: DatasetStore, config: TrainConfig, default: Catalog) -> lis
         out += [replace(c, tasks=c.tasks or catalog)
                 for c in datasets.conversations(name, tuple(config.statuses))]
     return out[: config.max_conversations]
+
+
+def eval_key(role: str, protocol: str) -> str:
+    """How a job's eval_runs name the run of a role (base, tuned) with a protocol: 'tuned free'."""
+    return f"{role} {protocol}"
+
+
+EVAL_KEYS = tuple(eval_key(role, protocol) for protocol in PROTOCOLS for role in ("base", "tuned"))
 
 
 def heldout_name(job: int) -> str:
@@ -86,22 +94,24 @@ class TrainingJob:
         self.jobs.set(self.job, heldout=name if held else None)
 
     def evaluate(self, dataset: str, adapter: str) -> dict[str, int]:
-        """Evaluate the base and the tuned model on `dataset`; return their run ids."""
+        """Evaluate base and tuned on `dataset` with each protocol; the run ids by eval_key, free first."""
         factory, runs = RouterFactory(self.settings), {}
         model = None if self.config.base_model == EMBEDDED else self.config.base_model
         for role, tuned in (("base", None), ("tuned", adapter)):
-            self.reporter.log(f"evaluating the {role} model on '{dataset}'")
             router = factory.router(STRATEGY, "local", model, tuned)
-            runs[role] = self.runs.execute(RunConfig(dataset, STRATEGY, "local", model, tuned), router,
-                                           self.tasks.catalog(), self.eval_progress(role))
+            for protocol in PROTOCOLS:
+                key = eval_key(role, protocol)
+                self.reporter.log(f"evaluating the {role} model on '{dataset}' ({protocol} protocol)")
+                config = RunConfig(dataset, STRATEGY, "local", model, tuned, protocol)
+                runs[key] = self.runs.execute(config, router, self.tasks.catalog(), self.eval_progress(key))
             factory.backends.clear()
-        return runs
+        return {key: runs[key] for key in EVAL_KEYS}
 
-    def eval_progress(self, role: str):
+    def eval_progress(self, name: str):
         """A progress callback logging every tenth routed turn."""
         def show(done: int, total: int) -> None:
             if done == total or done % 10 == 0:
-                self.reporter.log(f"{role} evaluation: {done}/{total} turns routed")
+                self.reporter.log(f"{name} evaluation: {done}/{total} turns routed")
         return show
 
 

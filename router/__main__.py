@@ -194,7 +194,7 @@ def cmd_datasets(args) -> None:
         from data.sgd import import_sgd
 
         count = import_sgd(datasets, args.name, args.folder, args.limit, args.catalog_size, args.seed,
-                           progress_line("read dialogues"))
+                           progress_line("read dialogues"), args.services)
         print(f"imported {count} SGD dialogues into '{args.name}'")
     elif args.action == "import-synthetic":
         from data.synthetic import import_synthetic
@@ -242,8 +242,9 @@ def add_eval_parsers(sub, strategies: list[str], backends: list[str]) -> None:
     ev.add_argument("--backend", choices=backends, default="local")
     ev.add_argument("--model", help="model name, folder or hub id (default: embedded)")
     ev.add_argument("--adapter", help="PEFT adapter folder")
-    ev.add_argument("--protocol", choices=["gold", "free"], default="gold",
-                    help="current task = gold previous label, or the router's own previous decision")
+    ev.add_argument("--protocol", choices=["free", "gold"], default="free",
+                    help="current task = the router's own previous decision (live use) "
+                         "or the gold previous label")
     ev.add_argument("--limit", type=int, help="first N conversations only")
     ev.add_argument("--fresh", action="store_true", help="start anew instead of resuming")
     ev.add_argument("--json", action="store_true")
@@ -257,9 +258,12 @@ def add_eval_parsers(sub, strategies: list[str], backends: list[str]) -> None:
     sgd = ds.add_parser("import-sgd", help="import a Schema-Guided Dialogue folder")
     sgd.add_argument("folder")
     sgd.add_argument("--name", required=True)
-    sgd.add_argument("--limit", type=int, help="first N dialogues only")
+    sgd.add_argument("--limit", type=int, help="N dialogues only")
+    sgd.add_argument("--services", choices=["mixed", "single", "multi", "all"], default="mixed",
+                     help="mixed: single- and multi-service dialogues in turn, a seeded sample of each; "
+                          "single or multi: a seeded sample of those only; all: the first in file order")
     sgd.add_argument("--catalog-size", type=int, default=10, help="tasks per conversation")
-    sgd.add_argument("--seed", type=int, default=0, help="seed of the distractor tasks")
+    sgd.add_argument("--seed", type=int, default=0, help="seed of the sample and of the distractor tasks")
     syn = ds.add_parser("import-synthetic",
                         help="write labelled training conversations from data/synthetic_bank.json")
     syn.add_argument("--name", required=True)

@@ -9,15 +9,15 @@ from router.errors import RouterError
 from router.metrics import Judged
 from router.routing import Router
 
-PROTOCOLS = ("gold", "free")
+PROTOCOLS = ("free", "gold")
 Save = Callable[[object, int, Decision], None]
 Progress = Callable[[int, int], None]
 
 
 def check_protocol(protocol: str) -> str:
-    """Return `protocol`, or raise RouterError if it is not gold or free."""
+    """Return `protocol`, or raise RouterError if it is not free or gold."""
     if protocol not in PROTOCOLS:
-        raise RouterError(f"unknown protocol '{protocol}' (gold or free)")
+        raise RouterError(f"unknown protocol '{protocol}' (free or gold)")
     return protocol
 
 
@@ -30,7 +30,7 @@ class RunConfig:
     backend: str = "local"
     model: str | None = None
     adapter: str | None = None
-    protocol: str = "gold"
+    protocol: str = "free"
     limit: int | None = None
 
     def __post_init__(self):
@@ -65,7 +65,7 @@ def count_cases(conversations: list[Conversation]) -> int:
 class Evaluation:
     """Routes conversations turn by turn, skipping the turns already done, saving each new decision."""
 
-    def __init__(self, router: Router, catalog: Catalog, protocol: str = "gold",
+    def __init__(self, router: Router, catalog: Catalog, protocol: str = "free",
                  done: dict | None = None, save: Save | None = None,
                  progress: Progress | None = None):
         self.router, self.catalog, self.protocol = router, catalog, check_protocol(protocol)

@@ -3,13 +3,17 @@ import json
 
 from gradio_client import Client, handle_file
 
+from data.datasets import DatasetStore
+from data.db import DatabaseFile
+from tests.test_sgd import SCHEMA, multi, single
+
 TINY = {"id": "tiny-1", "source": "ui-test", "turns": [
     {"role": "user", "content": "Please help me write the minutes of our team meeting", "task": "meeting_minutes"},
     {"role": "assistant", "content": "Sure, who attended?"},
     {"role": "user", "content": "That's fine, thanks for the help", "task": None}]}
 
 
-def test_compare_tab_end_to_end(running_app, tmp_path):
+def test_compare_tab_end_to_end(running_app, settings, tmp_path):
     client = Client(running_app, verbose=False)
     path = tmp_path / "tiny.jsonl"
     path.write_text(json.dumps(TINY) + "\n")
@@ -22,6 +26,14 @@ def test_compare_tab_end_to_end(running_app, tmp_path):
         assert "line 2" in str(e)
     chosen = client.predict(handle_file(str(path)), "tiny", api_name="/import_jsonl")
     assert chosen["value"] == "tiny" and ["bad", "bad"] not in chosen["choices"]
+    sgd = tmp_path / "sgd"
+    sgd.mkdir()
+    (sgd / "schema.json").write_text(json.dumps(SCHEMA))
+    (sgd / "dialogues_001.json").write_text(json.dumps([single(n) for n in range(3)] + [multi(n) for n in range(3)]))
+    chosen = client.predict(str(sgd), "sgd-multi", 2, "multi", 3, 0, api_name="/import_sgd")
+    assert chosen["value"] == "sgd-multi"
+    stored = DatasetStore(DatabaseFile(settings.db_path)).conversations("sgd-multi")
+    assert [len(c.meta["services"]) for c in stored] == [2, 2]
 
     picked, listing = client.predict("tiny", "", "local", "", ["constrained"], "gold", 1,
                                      api_name="/launch")

@@ -94,6 +94,13 @@ def test_free_protocol_feeds_back_the_router_decision(stores, backend, settings)
     assert runs.config(run).protocol == "free"
 
 
+def test_free_is_the_default_protocol():
+    from router.__main__ import build_parser
+
+    assert RunConfig("d").protocol == "free" and RunConfig("d").title.endswith("· free")
+    assert build_parser().parse_args(["eval", "--dataset", "d"]).protocol == "free"
+
+
 GOOD = {"id": "t1", "turns": [{"role": "user", "content": "Write the minutes of our meeting",
                                "task": "meeting_minutes"}]}
 BAD = {"id": "t2", "turns": [{"role": "user", "content": "hello", "task": "fly_to_mars"}]}
@@ -131,6 +138,7 @@ def test_cli_eval_json_contract_in_a_subprocess(settings, tmp_path):
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert result["metrics"]["turns"] == 1 and result["config"]["strategy"] == "constrained"
+    assert result["config"]["protocol"] == "free"
     assert result["metrics"]["baseline"]["turn_accuracy"] == 0.0      # gold previous is none
     stored = RunStore(DatabaseFile(settings.db_path), None).get(result["run"])
     assert stored["metrics"] == result["metrics"] and stored["status"] == "done"

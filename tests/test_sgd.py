@@ -59,6 +59,30 @@ def folder(tmp_path) -> Path:
     return root
 
 
+def single(n: int) -> dict:
+    """A one-service dialogue: a start and an end, no switch."""
+    return {"dialogue_id": f"1_{n:03d}", "services": ["Kites_1"], "turns": [
+        user("a kite please", ("Kites_1", "BuyKite")), system("Which colour?"),
+        user("red", ("Kites_1", "BuyKite")), system("Done."), user("bye", ("Kites_1", "NONE"))]}
+
+
+def multi(n: int) -> dict:
+    """A two-service dialogue: a start, a switch and an end."""
+    return {"dialogue_id": f"2_{n:03d}", "services": ["Tides_3", "Boats_1"], "turns": [
+        user("tides in Brest?", ("Tides_3", "GetTides")), system("High at 6."),
+        user("then rent me a boat", ("Boats_1", "RentBoat")), system("Booked."),
+        user("that's all", ("Boats_1", "NONE"))]}
+
+
+@pytest.fixture
+def ordered(folder) -> Path:
+    """In SGD's order: the single-service dialogues first (two files), the multi-service ones last."""
+    (folder / "dialogues_001.json").write_text(json.dumps([single(n) for n in range(8)]))
+    (folder / "dialogues_002.json").write_text(json.dumps([single(n) for n in range(8, 16)]))
+    (folder / "dialogues_003.json").write_text(json.dumps([multi(n) for n in range(8)]))
+    return folder
+
+
 @pytest.fixture
 def datasets(settings) -> DatasetStore:
     return DatasetStore(DatabaseFile(settings.db_path))
@@ -98,6 +122,44 @@ def test_import_stores_conversations_with_their_catalogs(folder, datasets):
     assert conv.gold_labels() == ["find_cakes", "find_cakes", "order_cake", None]
 
 
+def several(conversations) -> list[bool]:
+    """Whether each conversation has several services."""
+    return [len(c.meta["services"]) > 1 for c in conversations]
+
+
+def test_a_small_mixed_sample_holds_both_kinds_and_switches(ordered):
+    first = read_sgd(ordered, limit=4, services="all")
+    assert [c.id for c in first] == ["1_000", "1_001", "1_002", "1_003"]
+    assert Event.SWITCH not in {e for c in first for e in c.gold_events()}
+    mixed = read_sgd(ordered, limit=4, seed=3)
+    assert several(mixed) == [False, True, False, True]
+    assert Event.SWITCH in {e for c in mixed for e in c.gold_events()}
+    ids = [c.id for c in mixed]
+    assert [c.id for c in read_sgd(ordered, limit=4, seed=3)] == ids
+    assert [c.id for c in read_sgd(ordered, limit=2, seed=3)] == ids[:2]
+    assert [c.id for c in read_sgd(ordered, limit=4, seed=4)] != ids
+    assert ids != ["1_000", "2_000", "1_001", "2_001"]   # a sample, not the first of each kind
+    assert several(read_sgd(ordered, limit=3, services="multi")) == [True] * 3
+    assert several(read_sgd(ordered, limit=3, services="single")) == [False] * 3
+    every = read_sgd(ordered)   # no limit: alternately while both kinds last, then the rest
+    assert len(every) == 24 and several(every) == [False, True] * 8 + [False] * 8
+    with pytest.raises(SgdError, match="unknown services"):
+        read_sgd(ordered, services="some")
+
+
+def test_cli_import_sgd_takes_the_services_option(ordered, settings, capsys):
+    from router.__main__ import main
+
+    db = ["--db", str(settings.db_path)]
+    assert main([*db, "datasets", "import-sgd", str(ordered), "--name", "m", "--limit", "2",
+                 "--services", "multi"]) == 0
+    assert "imported 2 SGD dialogues" in capsys.readouterr().out
+    assert main([*db, "datasets", "import-sgd", str(ordered), "--name", "d", "--limit", "2"]) == 0
+    store = DatasetStore(DatabaseFile(settings.db_path))
+    assert several(store.conversations("m")) == [True, True]
+    assert sorted(several(store.conversations("d"))) == [False, True]   # mixed by default
+
+
 def test_bad_folder_imports_nothing(folder, datasets):
     broken = DIALOGUES + [{"dialogue_id": "9_003", "services": ["Bakery_9"],
                            "turns": [user("hi", ("Bakery_9", "FlyToMars"))]}]
@@ -122,4 +184,5 @@ def test_real_sgd_dev(datasets):
         assert len(conv.tasks) >= 10
         assert all(label is None or label in conv.tasks for label in conv.gold_labels())
         events.update(conv.gold_events())
-    assert {Event.START, Event.CONTINUE, Event.END} <= events
+    assert {Event.START, Event.CONTINUE, Event.SWITCH, Event.END} <= events
+    assert sorted(several(conversations)) == [False] * 15 + [True] * 15

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 
@@ -113,8 +114,16 @@ def test_a_job_from_the_command_line_registers_an_adapter_that_routes(settings, 
     assert (settings.data_dir / "jobs" / "1" / "adapter" / "adapter_config.json").exists()
     assert model["adapter"] == str(settings.data_dir / "jobs" / "1" / "adapter")
     runs = RunStore(file, datasets)
-    base, tuned = (runs.get(job["eval_runs"][k]) for k in ("base", "tuned"))
-    assert base["dataset"] == tuned["dataset"] == "job1-heldout" and tuned["adapter"] == model["adapter"]
+    assert list(job["eval_runs"]) == ["base free", "tuned free", "base gold", "tuned gold"]
+    for key, run in job["eval_runs"].items():
+        role, protocol = key.split()
+        assert runs.config(run).protocol == protocol and runs.get(run)["dataset"] == "job1-heldout"
+        assert runs.get(run)["adapter"] == (model["adapter"] if role == "tuned" else None)
+    from ui.train_tab import evaluated   # what the Train tab shows
+
+    assert [title for title, _ in evaluated(SimpleNamespace(runs=runs), job)] == [
+        "base free", "fine-tuned free", "base gold", "fine-tuned gold"]
+    base, tuned = (runs.get(job["eval_runs"][k]) for k in ("base gold", "tuned gold"))
     assert base["metrics"]["turns"] == tuned["metrics"]["turns"] > 0
     assert set(tuned["metrics"]["by_source"]) <= {"chat", "generated"}
     assert set(tuned["metrics"]["by_source"]) == {c.source for c in datasets.conversations("job1-heldout")}

@@ -7,10 +7,10 @@ import gradio as gr
 import pandas as pd
 
 from data.samples import import_demo
-from data.sgd import import_sgd
+from data.sgd import SERVICES, import_sgd
 from router.backends import backend_names
 from router.comparison import breakdown, conversation_table, matrix, wrong_turns
-from router.evaluation import RunConfig
+from router.evaluation import PROTOCOLS, RunConfig
 from router.strategies import STRATEGIES
 from router.uploads import DATASET_TYPES, check_upload
 from ui.compare_figures import invalid_frame, label_heatmap, latency_boxes, point_heatmaps
@@ -78,11 +78,12 @@ def create_compare_tab(services: Services):
         return dataset_choice(name)
 
     @shown
-    def sgd(folder, name, limit, size, seed, progress=gr.Progress()):
+    def sgd(folder, name, limit, taken, size, seed, progress=gr.Progress()):
         name = (name or "").strip() or "sgd"
         count = import_sgd(datasets, name, (folder or "").strip(), int(limit) if limit else None,
                            int(size or 10), int(seed or 0),
-                           lambda done, total: progress((done, total), desc="reading dialogues"))
+                           lambda done, total: progress((done, total), desc="reading dialogues"),
+                           taken or SERVICES[0])
         gr.Info(f"Imported {count} SGD dialogues into '{safe(name)}'.")
         return dataset_choice(name)
 
@@ -178,6 +179,9 @@ def create_compare_tab(services: Services):
                     sgd_name = gr.Textbox(label="Dataset name", value="sgd")
                     with gr.Row():
                         sgd_limit = gr.Number(label="Dialogues (0 = all)", value=50, precision=0)
+                        sgd_services = gr.Dropdown(list(SERVICES), value=SERVICES[0], label="Services",
+                                                   info="mixed: single- and multi-service dialogues in "
+                                                        "turn; all: file order")
                         sgd_size = gr.Number(label="Tasks per catalog", value=10, precision=0)
                         sgd_seed = gr.Number(label="Seed", value=0, precision=0)
                     sgd_btn = gr.Button("Import SGD")
@@ -191,8 +195,9 @@ def create_compare_tab(services: Services):
             tuned_model_picker(services, models, adapter)
         with gr.Row():
             strategies = gr.CheckboxGroup(list(STRATEGIES), value=["constrained"], label="Strategies")
-            protocol = gr.Radio(["gold", "free"], value="gold", label="Current task",
-                                info="gold: the gold previous label; free: the router's own")
+            protocol = gr.Radio(list(PROTOCOLS), value=PROTOCOLS[0], label="Current task",
+                                info="free: the router's own previous decision, as live; "
+                                     "gold: the gold previous label")
             limit = gr.Number(label="Conversations (0 = all)", value=0, precision=0)
             launch_btn = gr.Button("Launch", variant="primary")
         with gr.Row():
@@ -228,7 +233,7 @@ def create_compare_tab(services: Services):
     refresh_btn.click(dataset_choice, None, dataset, api_name="refresh_datasets")
     tab.select(dataset_choice, dataset, dataset)  # datasets saved or imported elsewhere since
     upload_btn.click(upload, [upload_file, upload_name], dataset, api_name="import_jsonl")
-    sgd_btn.click(sgd, [sgd_folder, sgd_name, sgd_limit, sgd_size, sgd_seed], dataset,
+    sgd_btn.click(sgd, [sgd_folder, sgd_name, sgd_limit, sgd_services, sgd_size, sgd_seed], dataset,
                   api_name="import_sgd")
     demo_btn.click(demo, demo_name, dataset, api_name="import_demo")
     dataset.change(run_choice, dataset, [run_pick, runs_table], api_name="list_runs")

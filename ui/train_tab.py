@@ -36,10 +36,9 @@ def progress_html(job: dict | None) -> str:
 
 
 def evaluated(services: Services, job: dict) -> list[tuple[str, dict]]:
-    """(title, metrics) of the job's base and fine-tuned evaluation runs, when they finished."""
-    runs = [(title, services.runs.get(run)) for title, run in
-            (("base", (job["eval_runs"] or {}).get("base")), ("fine-tuned", (job["eval_runs"] or {}).get("tuned")))
-            if run]
+    """(title, metrics) of the job's finished evaluation runs: base and fine-tuned, free protocol first."""
+    runs = [(key.replace("tuned", "fine-tuned"), services.runs.get(run))
+            for key, run in (job["eval_runs"] or {}).items()]
     return [(title, run["metrics"]) for title, run in runs if run["metrics"]]
 
 
@@ -104,7 +103,8 @@ def create_train_tab(services: Services):
         gr.Markdown(f"Fine-tune the router model with a LoRA adapter on labelled datasets; this machine "
                     f"trains with **{training_method()}**. Each job runs in its own process, one at a time; "
                     "when it finishes, its adapter is registered as a router model and evaluated against "
-                    "the base on the held-out conversations.")
+                    "the base on the held-out conversations, with the free protocol (the router's own "
+                    "previous decision, as live) and the gold one.")
         with gr.Row():
             base_model = gr.Textbox(label="Base model (name, folder or hub id)", value=EMBEDDED)
             datasets = gr.Dropdown(label="Datasets", choices=services.datasets.names(), multiselect=True,

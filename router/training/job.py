@@ -139,8 +139,9 @@ def sft_config(config: TrainConfig, method: str, has_eval: bool):
     """
     from trl import SFTConfig
 
-    packed = {"max_length": None, "remove_unused_columns": False,
-              "dataset_kwargs": {"skip_prepare_dataset": True}} if config.packing else {}
+    packed = ({"max_length": None, "remove_unused_columns": False,
+               "dataset_kwargs": {"skip_prepare_dataset": True}} if config.packing
+              else {"max_length": config.max_seq_length, "completion_only_loss": True})
     return SFTConfig(
         output_dir=str(Path(config.output_dir) / "checkpoints"), num_train_epochs=config.epochs,
         max_steps=config.max_steps, per_device_train_batch_size=config.batch_size,
@@ -148,7 +149,7 @@ def sft_config(config: TrainConfig, method: str, has_eval: bool):
         learning_rate=config.learning_rate, logging_steps=1, seed=config.seed,
         eval_strategy="steps" if has_eval else "no", eval_steps=config.eval_steps,
         save_strategy="steps", save_steps=config.save_steps, save_total_limit=2,
-        max_length=config.max_seq_length, completion_only_loss=True, use_cpu=method == LORA_CPU,
+        use_cpu=method == LORA_CPU,
         bf16=method == QLORA, report_to="none", disable_tqdm=True, dataloader_num_workers=0, **packed)
 
 
