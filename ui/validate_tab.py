@@ -293,7 +293,7 @@ def create_validate_tab(services: Services) -> None:
                 annotators = gr.Textbox(", ".join(load_users()), label="Annotators (comma-separated)")
                 share = gr.Slider(0, 1, value=0.2, step=0.05, label="Share given to two annotators")
                 assign_btn = gr.Button("Split the chosen dataset")
-            assigned_text = gr.Markdown()
+            assigned_view = gr.Markdown()
             agree_btn = gr.Button("Compute agreement")
             agree_text = gr.Markdown()
             disagreements = gr.Dataframe(headers=DISAGREEMENT_HEADERS, interactive=False, wrap=True)
@@ -331,7 +331,7 @@ def create_validate_tab(services: Services) -> None:
     typo_btn.click(fix_typo, [pk, typo_turn, typo_text], shown_view, api_name="fix_typo")
     gr.on([d.input for d in drops], update_events, [pk, *drops], events)
     guide_btn.click(save_guidelines, guide_text, guide, api_name="save_guidelines")
-    assign_btn.click(assign, [dataset, annotators, share], assigned_text, api_name="assign")
+    assign_btn.click(assign, [dataset, annotators, share], assigned_view, api_name="assign")
     agree_btn.click(agreement, dataset, [agree_text, disagreements], api_name="agreement")
     export_btn.click(export, [dataset, export_name], export_file, api_name="export_validated")
     gen_btn.click(generate, [gen_tasks, gen_count, *mix, gen_dataset, gen_backend, gen_model],
