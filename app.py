@@ -37,7 +37,8 @@ def main() -> None:
     print(sign_in_notice(settings.host, users), flush=True)
     build_app(services).queue().launch(server_name=host, server_port=settings.port,
                                        auth=list(users.items()) or None,
-                                       max_file_size=f"{settings.max_upload_mb}mb")
+                                       max_file_size=f"{settings.max_upload_mb}mb",
+                                       allowed_paths=[str(settings.exports_dir)])
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Datasets of conversations in SQLite: import (all-or-nothing), read back, export as JSONL."""
 import json
+import re
 from pathlib import Path
 
 from data.db import Store, immediate, now
@@ -9,10 +10,29 @@ from router.errors import InputError
 
 GOLD_ORIGINS = ("source", "annotator")
 VISIBLE = ("unvalidated", "validated", "flagged")
+NAME_RULE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}")
+NAME_HELP = "1 to 64 letters, digits, '_', '.' or '-', not starting with a dot"
 
 
 class DatasetError(InputError):
-    """A dataset that does not exist, or a name already taken."""
+    """A dataset that does not exist, or a name already taken or breaking the rule."""
+
+
+def check_name(name: object) -> str:
+    """`name` if it follows the rule of dataset and export names, else DatasetError."""
+    if not isinstance(name, str) or not NAME_RULE.fullmatch(name):
+        raise DatasetError(f"dataset name {name!r} must be {NAME_HELP}", field="name")
+    return name
+
+
+def export_path(folder: Path, name: str, suffix: str = ".jsonl") -> Path:
+    """Where the export of dataset `name` goes: a file directly inside `folder` (created)."""
+    folder = Path(folder).resolve()
+    path = (folder / f"{check_name(name)}{suffix}").resolve()
+    if path.parent != folder:
+        raise DatasetError(f"export name {name!r} leaves the exports folder", field="name")
+    folder.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 class DatasetStore(Store):
@@ -47,13 +67,11 @@ class DatasetStore(Store):
         return [dict(r) for r in self.db.query(sql)]
 
     def create(self, name: str, source: str = "", catalog: Catalog | None = None) -> int:
-        """Create an empty dataset."""
-        if not name.strip():
-            raise DatasetError("a dataset needs a name", field="name")
+        """Create an empty dataset; its name follows the rule (check_name)."""
         if name in self.names():
             raise DatasetError(f"dataset '{name}' exists already", field="name")
         return self.db["datasets"].insert({
-            "name": name, "source": source, "created_at": now(),
+            "name": check_name(name), "source": source, "created_at": now(),
             "catalog": json.dumps(catalog.to_list()) if catalog is not None else None}).last_pk
 
     def add(self, name: str, conversations: list[Conversation], source: str = "",
@@ -124,6 +142,12 @@ class DatasetStore(Store):
     def export_jsonl(self, name: str, statuses: tuple[str, ...] = VISIBLE) -> str:
         """A dataset as JSONL text in the interchange format."""
         return to_jsonl(self.conversations(name, statuses))
+
+    def write_export(self, name: str, folder: Path, statuses: tuple[str, ...] = VISIBLE) -> Path:
+        """Write dataset `name` as `<name>.jsonl` directly inside `folder`; return the file."""
+        path = export_path(folder, name)
+        path.write_text(self.export_jsonl(name, statuses), encoding="utf-8")
+        return path
 
     def delete(self, name: str) -> None:
         """Remove a dataset with its conversations, turns, labels, runs and predictions."""

@@ -24,6 +24,11 @@ class Settings:
     tgi_token: str | None = field(default=None, repr=False)
     backend_timeout: float = 30.0
 
+    @property
+    def exports_dir(self) -> Path:
+        """The only folder the app writes dataset exports to."""
+        return self.data_dir / "exports"
+
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
         """Read ROUTER_* variables; every one is optional."""

@@ -40,3 +40,15 @@ def test_split_the_chosen_dataset_assigns_and_says_so(app, client):
     assigned = AnnotationStore(DatabaseFile(app[1] / "test.db")).db["assignments"].count
     assert assigned == 45 + round(0.2 * 45)
 
+
+def test_export_names_cannot_leave_the_exports_folder(app, client, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    relative = os.path.relpath(outside, Path(tempfile.gettempdir()) / "validated-x") + "/y"
+    for name in (str(outside / "x"), relative, "../x", ".hidden", "a/b", "<img src=x>", "x" * 65):
+        with pytest.raises(Exception, match="must be 1 to 64 letters"):
+            client.predict("demo", name, api_name="/export_validated")
+    assert not list(outside.iterdir()) and not (app[1].parent / "x.jsonl").exists()
+    exported = Path(client.predict("demo", "demo-v1.0", api_name="/export_validated"))
+    assert (app[1] / "exports" / "demo-v1.0.jsonl").read_text() == exported.read_text()
+    assert exported.read_text().count("\n") == 1

@@ -157,7 +157,7 @@ def create_compare_tab(services: Services):
         if not run_ids:
             raise gr.Error("Choose the runs to export.")
         text = runs.export_csv(run_ids) if kind == "csv" else runs.export_json(run_ids)
-        return write_file("runs-", f"runs-{'-'.join(map(str, run_ids))}.{kind}", text)
+        return write_file("runs-", f"runs-{'-'.join(str(int(r)) for r in run_ids)}.{kind}", text)
 
     with gr.Tab("Compare", id="compare") as tab:
         gr.Markdown("Evaluate model x strategy configurations on a labelled dataset "

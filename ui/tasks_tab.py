@@ -67,10 +67,12 @@ def create_tasks_tab(services: Services) -> None:
         gr.Info(f"Imported {safe(checked.name)}: the catalog has {len(catalog)} tasks.")
         return refresh()
 
+    @shown
     def export(shape):
+        text = store.export(shape)
         folder = Path(tempfile.mkdtemp(prefix="catalog-"))
         path = folder / f"catalog-{shape}.json"
-        path.write_text(store.export(shape), encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
         return str(path)
 
     with gr.Tab("Tasks", id="tasks"):

@@ -1,12 +1,10 @@
 """Validate tab: annotators go through the queue, label user turns, flag, delete, fix typos; generate."""
-import tempfile
-from pathlib import Path
-
 import gradio as gr
 import pandas as pd
 from gradio.context import Context
 
 from data.annotations import ANY, STATUSES, TO_DO, QueueFilter, label_name
+from data.datasets import check_name
 from router.backends import backend_names
 from router.conversation import Conversation
 from router.events import event_between
@@ -224,11 +222,10 @@ def create_validate_tab(services: Services) -> None:
     def export(dataset, name):
         if dataset in (ALL, None):
             raise gr.Error("Choose the dataset whose validated conversations to export.")
-        conversations = store.export_validated(dataset, name.strip())
-        path = Path(tempfile.mkdtemp(prefix="validated-")) / f"{name.strip()}.jsonl"
-        path.write_text(services.datasets.export_jsonl(name.strip()), encoding="utf-8")
-        gr.Info(f"Exported {len(conversations)} validated conversations as dataset "
-                f"'{safe(name.strip())}'.")
+        name = check_name((name or "").strip())
+        conversations = store.export_validated(dataset, name)
+        path = services.datasets.write_export(name, services.settings.exports_dir)
+        gr.Info(f"Exported {len(conversations)} validated conversations as dataset '{safe(name)}'.")
         return str(path)
 
     @shown
