@@ -54,9 +54,9 @@ def create_chat_tab(services: Services) -> None:
         conversation = chat.to_conversation(services.tasks.catalog())
         services.datasets.add(dataset, [conversation], source="chat", origin="router")
         labels = ", ".join(label_name(d.label) for d in chat.decisions)
-        return (f"Saved `{conversation.id}` to **{dataset}** with the router's labels ({labels}) as "
-                "suggestions for the Validate tab.", gr.update(choices=services.datasets.names(),
-                                                                  value=dataset))
+        saved_md = (f"Saved {safe(conversation.id)} to **{safe(dataset)}** with the router's labels "
+                    f"({safe(labels)}) as suggestions for the Validate tab.")
+        return saved_md, gr.update(choices=services.datasets.names(), value=dataset)
 
     @shown
     def conversations(dataset):
@@ -69,7 +69,7 @@ def create_chat_tab(services: Services) -> None:
         if pk is None:
             raise gr.Error("Choose a saved conversation first.")
         chat = Chat.reopened(services.annotations.suggestion(int(pk)))
-        return *view(chat, f"Reopened; continuing as `{chat.id}`."), chat
+        return *view(chat, f"Reopened; continuing as {safe(chat.id)}."), chat
 
     with gr.Tab("Chat", id="chat") as tab:
         gr.Markdown("Every message is routed first (catalog of the Tasks tab, read afresh each time); "

@@ -74,7 +74,7 @@ def create_compare_tab(services: Services):
         checked = check_upload(file, DATASET_TYPES, services.settings.max_upload_mb)
         name = (name or "").strip() or checked.stem
         count = datasets.import_jsonl(name, checked, services.tasks.catalog())
-        gr.Info(f"Imported {count} conversations into '{safe(name)}'.")
+        gr.Info(f"Imported {int(count)} conversations into '{safe(name)}'.")
         return dataset_choice(name)
 
     @shown
@@ -83,13 +83,13 @@ def create_compare_tab(services: Services):
         count = import_sgd(datasets, name, (folder or "").strip(), int(limit) if limit else None,
                            int(size or 10), int(seed or 0),
                            lambda done, total: progress((done, total), desc="reading dialogues"))
-        gr.Info(f"Imported {count} SGD dialogues into '{safe(name)}'.")
+        gr.Info(f"Imported {int(count)} SGD dialogues into '{safe(name)}'.")
         return dataset_choice(name)
 
     @shown
     def demo(name):
         name = (name or "").strip() or "demo"
-        gr.Info(f"Imported {import_demo(datasets, name)} demo conversations into '{safe(name)}'.")
+        gr.Info(f"Imported {int(import_demo(datasets, name))} demo conversations into '{safe(name)}'.")
         return dataset_choice(name)
 
     @shown

@@ -47,7 +47,7 @@ def create_tasks_tab(services: Services) -> None:
             store.add(task)
         else:
             store.update(selected, task)
-        gr.Info(f"Saved task '{task.name}'.")
+        gr.Info(f"Saved task '{safe(task.name)}'.")
         return refresh(task.name)
 
     @shown
@@ -55,7 +55,7 @@ def create_tasks_tab(services: Services) -> None:
         if selected == NEW:
             raise gr.Error("Choose a task to delete.")
         store.delete(selected)
-        gr.Info(f"Deleted task '{selected}'.")
+        gr.Info(f"Deleted task '{safe(selected)}'.")
         return refresh()
 
     @shown

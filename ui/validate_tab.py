@@ -55,8 +55,8 @@ def chat(conv: Conversation) -> list[dict]:
 
 def describe(row: dict, assignees: list[str], comment: str) -> str:
     """The header of the shown conversation, user text escaped."""
-    parts = [f"**#{row['id']}** `{safe(row['ext_id'])}` in **{safe(row['dataset'])}**",
-             f"status **{row['status']}**", f"source {safe(row['source'] or '-')}"]
+    parts = [f"**#{int(row['id'])}** {safe(row['ext_id'])} in **{safe(row['dataset'])}**",
+             f"status **{safe(row['status'])}**", f"source {safe(row['source'] or '-')}"]
     if assignees:
         parts.append("assigned to " + ", ".join(safe(a) for a in assignees))
     text = " · ".join(parts)
@@ -65,8 +65,8 @@ def describe(row: dict, assignees: list[str], comment: str) -> str:
 
 def counts_text(counts: dict) -> str:
     """Counts per status and progress, as Markdown."""
-    per_status = " · ".join(f"{s} {counts[s]}" for s in STATUSES)
-    return (f"**{counts['selected']}** in this queue · {per_status} · progress "
+    per_status_md = " · ".join(f"{safe(s)} {int(counts[s])}" for s in STATUSES)
+    return (f"**{int(counts['selected'])}** in this queue · {per_status_md} · progress "
             f"**{counts['progress']:.0%}** validated")
 
 
@@ -77,8 +77,8 @@ def assigned_text(counts: dict[str, int]) -> str:
 
 def generated_text(stored: int, dataset: str, failed: int) -> str:
     """The report of a generation, the dataset name escaped."""
-    return (f"Stored **{stored}** labelled conversations in **{safe(dataset)}** (unvalidated, in "
-            f"the queue); **{failed}** could not be read (below, with the reason and the raw output).")
+    return (f"Stored **{int(stored)}** labelled conversations in **{safe(dataset)}** (unvalidated, in "
+            f"the queue); **{int(failed)}** could not be read (below, with the reason and the raw output).")
 
 
 def guidelines_view(text: str) -> str:
@@ -175,7 +175,7 @@ def create_validate_tab(services: Services) -> None:
     def delete_or_restore(dataset, status, task, assigned, history, pk, request: gr.Request):
         require(pk)
         if store.row(int(pk))["status"] == "deleted":
-            gr.Info(f"Conversation #{int(pk)} restored as {store.restore(int(pk), username(request))}.")
+            gr.Info(f"Conversation #{int(pk)} restored as {safe(store.restore(int(pk), username(request)))}.")
         else:
             store.delete(int(pk), username(request))
             gr.Info(f"Conversation #{int(pk)} marked for deletion (restorable).")
@@ -211,12 +211,12 @@ def create_validate_tab(services: Services) -> None:
     @shown
     def agreement(dataset):
         result = store.agreement(None if dataset in (ALL, None) else dataset)
-        kappa = "undefined" if result.kappa is None else f"{result.kappa:.3f}"
+        kappa_md = "undefined" if result.kappa is None else f"{result.kappa:.3f}"
         rows = [[d.conversation, d.ext_id, d.position, d.content, d.first, label_name(d.first_label),
                  d.second, label_name(d.second_label)] for d in result.disagreements]
-        return (f"Cohen's kappa **{kappa}** over {result.turns} user turns of {result.conversations} "
-                f"doubly annotated conversations; {len(rows)} disagreements (open one by its number "
-                "to resolve it)."), rows
+        return (f"Cohen's kappa **{kappa_md}** over {int(result.turns)} user turns of "
+                f"{int(result.conversations)} doubly annotated conversations; {len(rows)} disagreements "
+                "(open one by its number to resolve it)."), rows
 
     @shown
     def export(dataset, name):
