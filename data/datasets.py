@@ -78,6 +78,8 @@ class DatasetStore(Store):
             catalog: Catalog | None = None, origin: str = "source", annotator: str | None = None,
             status: str = "unvalidated") -> int:
         """Add conversations to dataset `name` (created if missing), all of them or none."""
+        if not conversations:
+            raise DatasetError(f"no conversation to add to dataset '{name}'")
         with immediate(self.db):
             if name not in self.names():
                 self.create(name, source, catalog)
@@ -107,8 +109,10 @@ class DatasetStore(Store):
         return pk
 
     def import_jsonl(self, name: str, path: str | Path, catalog: Catalog, source: str = "") -> int:
-        """Import a JSONL file into dataset `name`; a bad line rejects the whole file."""
+        """Import a JSONL file into dataset `name`; a bad line (or no conversation) rejects the whole file."""
         conversations = read_jsonl(path, catalog)
+        if not conversations:
+            raise DatasetError("the file holds no conversation", file=Path(path).name)
         return self.add(name, conversations, source or Path(path).stem, catalog)
 
     def conversation_ids(self, name: str, statuses: tuple[str, ...] = VISIBLE) -> list[int]:

@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from router.errors import CatalogError
+from router.jsontext import JsonError, loads, read_text
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 RESERVED = "none"
@@ -106,10 +107,13 @@ def task_from_dict(raw: object) -> Task:
     infos = raw.get(infos_key) or []
     if not isinstance(infos, list) or not all(isinstance(i, dict) for i in infos):
         raise CatalogError("must be a list of objects", field=infos_key)
+    for k, info in enumerate(infos):
+        for key in (info_name_key, "description"):
+            if not isinstance(info.get(key, ""), str):
+                raise CatalogError("must be a string", field=f"{infos_key}[{k}].{key}")
     return Task(name=raw.get(name_key, ""), description=raw.get(desc_key, ""),
                 instructions=instructions,
-                infos=tuple(Info(str(i.get(info_name_key, "")), str(i.get("description", "")))
-                            for i in infos))
+                infos=tuple(Info(i.get(info_name_key, ""), i.get("description", "")) for i in infos))
 
 
 class Catalog:
@@ -174,9 +178,9 @@ class Catalog:
     def from_json(cls, text: str, file: str | None = None) -> "Catalog":
         """Parse a JSON catalog: a list of tasks or {"tasks": [...]}, either shape."""
         try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise CatalogError(f"not valid JSON ({e.msg})", file=file, line=e.lineno)
+            doc = loads(text)
+        except JsonError as e:
+            raise CatalogError(e.problem, file=file, line=e.line)
         items = doc.get("tasks") if isinstance(doc, dict) else doc
         if not isinstance(items, list):
             raise CatalogError('expected a list of tasks or {"tasks": [...]}', file=file,
@@ -185,13 +189,13 @@ class Catalog:
 
     @classmethod
     def load(cls, path: str | Path) -> "Catalog":
-        """Read a catalog file."""
+        """Read a catalog file; errors name the file by its name, never its folder."""
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise CatalogError(f"cannot read the file ({e})", file=str(path))
-        return cls.from_json(text, file=str(path))
+            text = read_text(path)
+        except JsonError as e:
+            raise CatalogError(e.problem, file=path.name, line=e.line)
+        return cls.from_json(text, file=path.name)
 
 
 def element_lines(text: str, count: int) -> list[int] | None:

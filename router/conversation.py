@@ -5,6 +5,7 @@ from pathlib import Path
 
 from router.catalog import Catalog
 from router.errors import CatalogError, ConversationError
+from router.jsontext import JsonError, loads, read_text
 from router.events import Event, event_between
 
 ROLES = ("user", "assistant")
@@ -87,6 +88,14 @@ def parse_turn(raw: object, k: int, catalog: Catalog | None) -> Turn:
     return Turn(role, content, task, labelled=True)
 
 
+def parse_source(raw: dict) -> str:
+    """The conversation's `source`: a string, '' when absent or null."""
+    source = raw.get("source")
+    if source is not None and not isinstance(source, str):
+        raise ConversationError(f"source must be a string, not {json.dumps(source)[:40]}", field="source")
+    return source or ""
+
+
 def parse_conversation(raw: object, catalog: Catalog | None, default_id: str) -> Conversation:
     """Read one conversation object; the line's own `tasks` replace `catalog`."""
     if not isinstance(raw, dict):
@@ -102,9 +111,9 @@ def parse_conversation(raw: object, catalog: Catalog | None, default_id: str) ->
     if not isinstance(turns, list) or not turns:
         raise ConversationError("turns must be a non-empty list", field="turns")
     conv_id = raw.get("id", default_id)
-    if not isinstance(conv_id, str) or not conv_id:
+    if not isinstance(conv_id, str) or not conv_id.strip():
         raise ConversationError("id must be a non-empty string", field="id")
-    return Conversation(id=conv_id, source=str(raw.get("source") or ""), tasks=own,
+    return Conversation(id=conv_id, source=parse_source(raw), tasks=own,
                         turns=tuple(parse_turn(t, k, catalog) for k, t in enumerate(turns)),
                         meta={k: v for k, v in raw.items() if k not in ("id", "source", "tasks", "turns")})
 
@@ -117,9 +126,9 @@ def parse_jsonl(text: str, catalog: Catalog | None = None, file: str = "<input>"
         if not line.strip():
             continue
         try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ConversationError(f"not valid JSON ({e.msg}, column {e.colno})", file=file, line=number)
+            raw = loads(line)
+        except JsonError as e:
+            raise ConversationError(str(e), file=file, line=number)
         try:
             conv = parse_conversation(raw, catalog, f"{stem}-{number}")
         except ConversationError as e:
@@ -132,12 +141,12 @@ def parse_jsonl(text: str, catalog: Catalog | None = None, file: str = "<input>"
 
 
 def read_jsonl(path: str | Path, catalog: Catalog | None = None) -> list[Conversation]:
-    """Read a JSONL file of conversations."""
+    """Read a JSONL file of conversations; errors name the file by its name, never its folder."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConversationError(f"cannot read the file ({e})", file=str(path))
-    return parse_jsonl(text, catalog, file=str(path))
+        text = read_text(path)
+    except JsonError as e:
+        raise ConversationError(e.problem, file=Path(path).name, line=e.line)
+    return parse_jsonl(text, catalog, file=Path(path).name)
 
 
 def to_jsonl(conversations: list[Conversation]) -> str:

@@ -4,7 +4,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from gradio_client import Client
+from gradio_client import Client, handle_file
 
 from data.annotations import AnnotationStore
 from data.db import DatabaseFile
@@ -52,3 +52,14 @@ def test_export_names_cannot_leave_the_exports_folder(app, client, tmp_path):
     exported = Path(client.predict("demo", "demo-v1.0", api_name="/export_validated"))
     assert (app[1] / "exports" / "demo-v1.0.jsonl").read_text() == exported.read_text()
     assert exported.read_text().count("\n") == 1
+
+
+def test_import_errors_in_the_page_name_the_file_not_the_upload_folder(client, tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": "a", "turns": [{"role": "user", "content": "hi"}]}\n'
+                    '{"id": "b", "source": 5, "turns": [{"role": "user", "content": "hi"}]}\n')
+    with pytest.raises(Exception) as err:
+        client.predict(handle_file(str(path)), "bad", api_name="/import_jsonl")
+    message = str(err.value)
+    assert "bad.jsonl, line 2, field 'source': source must be a string" in message
+    assert "/tmp" not in message and "gradio" not in message.lower()
