@@ -107,7 +107,7 @@ def create_chat_tab(services: Services) -> None:
                 save_btn = gr.Button("Save conversation")
                 saved = gr.Markdown()
             with gr.Row():
-                open_dataset = gr.Dropdown(services.datasets.names(), label="Saved dataset", value=None)
+                open_dataset = gr.Dropdown([], label="Saved dataset", value=None, allow_custom_value=True)
                 open_pick = gr.Dropdown([], label="Saved conversation")
                 open_btn = gr.Button("Reopen and continue")
         state = gr.State(None)

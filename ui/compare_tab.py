@@ -5,6 +5,7 @@ from pathlib import Path
 
 import gradio as gr
 import pandas as pd
+from gradio.context import Context
 
 from data.samples import import_demo
 from data.sgd import import_sgd
@@ -163,7 +164,7 @@ def create_compare_tab(services: Services):
         gr.Markdown("Evaluate model x strategy configurations on a labelled dataset "
                     "(DESIGN.md §3 metrics, with the copy baseline), then compare the runs.")
         with gr.Row():
-            dataset = gr.Dropdown(label="Dataset", choices=datasets.names(), scale=3)
+            dataset = gr.Dropdown(label="Dataset", choices=[], allow_custom_value=True, scale=3)
             refresh_btn = gr.Button("Refresh", scale=1)
         with gr.Accordion("Import a dataset", open=False):
             with gr.Row():
@@ -227,6 +228,7 @@ def create_compare_tab(services: Services):
              wrong_table, conversation, sources_table]
     refresh_btn.click(dataset_choice, None, dataset, api_name="refresh_datasets")
     tab.select(dataset_choice, dataset, dataset)  # datasets saved or imported elsewhere since
+    Context.root_block.load(dataset_choice, None, dataset)  # never in the page served before sign-in
     upload_btn.click(upload, [upload_file, upload_name], dataset, api_name="import_jsonl")
     sgd_btn.click(sgd, [sgd_folder, sgd_name, sgd_limit, sgd_size, sgd_seed], dataset,
                   api_name="import_sgd")

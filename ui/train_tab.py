@@ -107,8 +107,7 @@ def create_train_tab(services: Services):
                     "the base on the held-out conversations.")
         with gr.Row():
             base_model = gr.Textbox(label="Base model (name, folder or hub id)", value=EMBEDDED)
-            datasets = gr.Dropdown(label="Datasets", choices=services.datasets.names(), multiselect=True,
-                                   allow_custom_value=True,
+            datasets = gr.Dropdown(label="Datasets", choices=[], multiselect=True, allow_custom_value=True,
                                    scale=2)
             refresh_btn = gr.Button("Refresh datasets", scale=0)
         with gr.Row():
@@ -131,10 +130,10 @@ def create_train_tab(services: Services):
         with gr.Row():
             evaluate = gr.Checkbox(label="Evaluate base vs fine-tuned when done", value=True)
             launch_btn = gr.Button("Launch", variant="primary")
-        jobs_table = gr.Dataframe(headers=JOB_HEADERS, value=job_rows(services), interactive=False,
+        jobs_table = gr.Dataframe(headers=JOB_HEADERS, interactive=False,
                                   label="Jobs (one runs, the others wait)")
         with gr.Row():
-            ids = [j["id"] for j in jobs.listing()]
+            ids = [j["id"] for j in jobs.listing()]  # numbers only: names come after sign-in
             job_pick = gr.Dropdown(label="Job", choices=ids, value=ids[0] if ids else None)
             stop_btn = gr.Button("Stop", variant="stop")
             resume_btn = gr.Button("Resume")

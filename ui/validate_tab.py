@@ -92,8 +92,9 @@ def counts_frame(counts: dict) -> pd.DataFrame:
 
 
 def create_validate_tab(services: Services) -> None:
-    """Build the Validate tab and bind its events."""
+    """Build the Validate tab and bind its events; names (users, datasets, tasks) come on page load."""
     store = services.annotations
+    users = list(load_users())
 
     def queue_filter(dataset, status, task, assigned, request) -> QueueFilter:
         who = username(request) if assigned == ME else (None if assigned in (ANYONE, None) else assigned)
@@ -243,7 +244,9 @@ def create_validate_tab(services: Services) -> None:
 
     def choices():
         datasets, tasks = [ALL] + services.datasets.names(), services.tasks.catalog().names
-        return gr.update(choices=datasets), gr.update(choices=[ALL] + tasks), gr.update(choices=tasks)
+        return (gr.update(choices=datasets), gr.update(choices=[ALL] + tasks), gr.update(choices=tasks),
+                gr.update(choices=[ANYONE, ME, *users]), ", ".join(users), guidelines_view(store.guidelines()),
+                store.guidelines())
 
     with gr.Tab("Validate", id="validate"):
         gr.Markdown("Go through the queue, check the label of every user message, confirm. " + HELP)
@@ -251,7 +254,7 @@ def create_validate_tab(services: Services) -> None:
             dataset = gr.Dropdown([ALL], value=ALL, label="Dataset", allow_custom_value=True)
             status = gr.Dropdown([TO_DO, *STATUSES, ANY], value=TO_DO, label="Status")
             task = gr.Dropdown([ALL], value=ALL, label="Task", allow_custom_value=True)
-            assigned = gr.Dropdown([ANYONE, ME, *load_users()], value=ANYONE, label="Assigned to",
+            assigned = gr.Dropdown([ANYONE, ME], value=ANYONE, label="Assigned to",
                                    allow_custom_value=True)
             open_btn = gr.Button("Open queue", variant="primary")
         with gr.Row():
@@ -282,12 +285,12 @@ def create_validate_tab(services: Services) -> None:
             typo_text = gr.Textbox(label="Corrected text", scale=3)
             typo_btn = gr.Button("Fix typo (Alt+T)", elem_id=SHORTCUTS["KeyT"])
         with gr.Accordion("Annotation guidelines", open=False):
-            guide = gr.Markdown(guidelines_view(store.guidelines()))
-            guide_text = gr.Textbox(store.guidelines(), lines=8, label="Edit (Markdown)")
+            guide = gr.Markdown()
+            guide_text = gr.Textbox(lines=8, label="Edit (Markdown)")
             guide_btn = gr.Button("Save guidelines")
         with gr.Accordion("Annotators: split the queue, agreement", open=False):
             with gr.Row():
-                annotators = gr.Textbox(", ".join(load_users()), label="Annotators (comma-separated)")
+                annotators = gr.Textbox(label="Annotators (comma-separated)")
                 share = gr.Slider(0, 1, value=0.2, step=0.05, label="Share given to two annotators")
                 assign_btn = gr.Button("Split the chosen dataset")
             assigned_view = gr.Markdown()
@@ -300,7 +303,7 @@ def create_validate_tab(services: Services) -> None:
                 export_btn = gr.Button("Export")
                 export_file = gr.File(label="JSONL", interactive=False)
         with gr.Accordion("Generate labelled conversations", open=False):
-            gen_tasks = gr.CheckboxGroup(label="Tasks", choices=services.tasks.catalog().names)
+            gen_tasks = gr.CheckboxGroup(label="Tasks", choices=[])
             with gr.Row():
                 gen_count = gr.Number(4, label="Conversations", precision=0)
                 mix = [gr.Slider(0, 1, value=0.0, step=0.05, label=f"Share: {kind}") for kind in KINDS[1:]]
@@ -333,7 +336,7 @@ def create_validate_tab(services: Services) -> None:
     export_btn.click(export, [dataset, export_name], export_file, api_name="export_validated")
     gen_btn.click(generate, [gen_tasks, gen_count, *mix, gen_dataset, gen_backend, gen_model],
                   [gen_report, gen_failures], api_name="generate")
-    Context.root_block.load(choices, None, [dataset, task, gen_tasks])
+    Context.root_block.load(choices, None, [dataset, task, gen_tasks, assigned, annotators, guide, guide_text])
     Context.root_block.load(None, None, None, js=SHORTCUTS_JS)
 
 
