@@ -205,14 +205,17 @@ def cmd_datasets(args) -> None:
 
 
 def cmd_train(args) -> None:
-    """Run a training job from its config file (as a new job, or as job --job of the queue)."""
+    """Run a training job from its config file (as a new job, or as job --job of the queue).
+
+    The job's row beats (data.heartbeat) from before the heavy imports until the process ends.
+    """
     import os
     import traceback
     from dataclasses import asdict
 
     from data.db import DatabaseFile
+    from data.heartbeat import Heartbeat
     from data.jobs import JobStore
-    from data.training import TrainingJob
     from router.training.config import TrainConfig
 
     settings = Settings.from_env()
@@ -221,7 +224,10 @@ def cmd_train(args) -> None:
     job = args.job or jobs.create(asdict(config), evaluate=not args.no_eval, status="running")
     jobs.set(job, pid=os.getpid(), status="running")
     try:
-        status = TrainingJob(file, settings, job, config).run(evaluate=not args.no_eval)
+        with Heartbeat(file, "jobs", job):
+            from data.training import TrainingJob
+
+            status = TrainingJob(file, settings, job, config).run(evaluate=not args.no_eval)
     except BaseException as e:
         jobs.log(job, traceback.format_exc())
         jobs.mark(job, "failed", error=f"{type(e).__name__}: {e}")
