@@ -150,7 +150,7 @@ class AnnotationStore(Store):
         """The conversation's own catalog, else its dataset's, else the current one."""
         row = self.row(pk)
         if row["catalog"]:
-            return Catalog.from_list(json.loads(row["catalog"]))
+            return Catalog.from_list(json.loads(row["catalog"]), max_tasks=None)
         return self.datasets.catalog(row["dataset"]) or self.tasks.catalog()
 
     def assignees(self, pk: int) -> list[str]:

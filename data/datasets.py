@@ -3,8 +3,8 @@ import json
 import re
 from pathlib import Path
 
-from data.db import Store, immediate, now
-from router.catalog import Catalog
+from data.db import DatabaseFile, Store, immediate, now
+from router.catalog import MAX_TASKS, Catalog, check_size
 from router.conversation import Conversation, Turn, read_jsonl, to_jsonl
 from router.errors import InputError
 
@@ -36,8 +36,11 @@ def export_path(folder: Path, name: str, suffix: str = ".jsonl") -> Path:
 
 
 class DatasetStore(Store):
-    """Datasets, their conversations, turns and label history."""
+    """Datasets, their conversations, turns and label history; catalogs of at most `max_tasks` tasks."""
 
+    def __init__(self, file: DatabaseFile, max_tasks: int | None = MAX_TASKS):
+        super().__init__(file)
+        self.max_tasks = max_tasks
 
     def names(self) -> list[str]:
         """Dataset names, oldest first."""
@@ -53,7 +56,7 @@ class DatasetStore(Store):
     def catalog(self, name: str) -> Catalog | None:
         """The catalog a dataset was imported with, if any."""
         raw = self.db["datasets"].get(self.dataset_id(name))["catalog"]
-        return Catalog.from_list(json.loads(raw)) if raw else None
+        return Catalog.from_list(json.loads(raw), max_tasks=None) if raw else None
 
     def summary(self) -> list[dict]:
         """One row per dataset: name, source, conversation and labelled-turn counts."""
@@ -80,6 +83,8 @@ class DatasetStore(Store):
         """Add conversations to dataset `name` (created if missing), all of them or none."""
         if not conversations:
             raise DatasetError(f"no conversation to add to dataset '{name}'")
+        for catalog_in in [catalog, *(c.tasks for c in conversations)]:
+            check_size(len(catalog_in or ()), self.max_tasks)
         with immediate(self.db):
             if name not in self.names():
                 self.create(name, source, catalog)
@@ -110,7 +115,7 @@ class DatasetStore(Store):
 
     def import_jsonl(self, name: str, path: str | Path, catalog: Catalog, source: str = "") -> int:
         """Import a JSONL file into dataset `name`; a bad line (or no conversation) rejects the whole file."""
-        conversations = read_jsonl(path, catalog)
+        conversations = read_jsonl(path, catalog, self.max_tasks)
         if not conversations:
             raise DatasetError("the file holds no conversation", file=Path(path).name)
         return self.add(name, conversations, source or Path(path).stem, catalog)
@@ -134,7 +139,7 @@ class DatasetStore(Store):
                            r["role"] == "user" and r["position"] in labels)
                       for r in self.db["turns"].rows_where("conversation_id = ?", [pk],
                                                             order_by="position"))
-        catalog = Catalog.from_list(json.loads(row["catalog"])) if row["catalog"] else None
+        catalog = Catalog.from_list(json.loads(row["catalog"]), max_tasks=None) if row["catalog"] else None
         return Conversation(id=row["ext_id"], turns=turns, source=row["source"] or "", tasks=catalog,
                             meta={**json.loads(row["meta"] or "{}"), "pk": pk, "status": row["status"]})
 

@@ -3,7 +3,7 @@ import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from router.catalog import Catalog
+from router.catalog import MAX_TASKS, Catalog
 from router.errors import CatalogError, ConversationError
 from router.jsontext import JsonError, loads, read_text
 from router.events import Event, event_between
@@ -96,13 +96,15 @@ def parse_source(raw: dict) -> str:
     return source or ""
 
 
-def parse_conversation(raw: object, catalog: Catalog | None, default_id: str) -> Conversation:
-    """Read one conversation object; the line's own `tasks` replace `catalog`."""
+def parse_conversation(raw: object, catalog: Catalog | None, default_id: str,
+                       max_tasks: int | None = MAX_TASKS) -> Conversation:
+    """Read one conversation object; the line's own `tasks` (at most `max_tasks`) replace `catalog`."""
     if not isinstance(raw, dict):
         raise ConversationError("a conversation must be a JSON object")
     if "tasks" in raw:
         try:
-            catalog = own = Catalog.from_list(raw["tasks"] if isinstance(raw["tasks"], list) else [None])
+            catalog = own = Catalog.from_list(raw["tasks"] if isinstance(raw["tasks"], list) else [None],
+                                              max_tasks=max_tasks)
         except CatalogError as e:
             raise ConversationError(e.problem, field=e.field or "tasks")
     else:
@@ -118,7 +120,8 @@ def parse_conversation(raw: object, catalog: Catalog | None, default_id: str) ->
                         meta={k: v for k, v in raw.items() if k not in ("id", "source", "tasks", "turns")})
 
 
-def parse_jsonl(text: str, catalog: Catalog | None = None, file: str = "<input>") -> list[Conversation]:
+def parse_jsonl(text: str, catalog: Catalog | None = None, file: str = "<input>",
+                max_tasks: int | None = MAX_TASKS) -> list[Conversation]:
     """Read every conversation of a JSONL text, or raise on the first bad line (nothing half-read)."""
     conversations, ids = [], set()
     stem = Path(file).stem
@@ -130,7 +133,7 @@ def parse_jsonl(text: str, catalog: Catalog | None = None, file: str = "<input>"
         except JsonError as e:
             raise ConversationError(str(e), file=file, line=number)
         try:
-            conv = parse_conversation(raw, catalog, f"{stem}-{number}")
+            conv = parse_conversation(raw, catalog, f"{stem}-{number}", max_tasks)
         except ConversationError as e:
             raise ConversationError(e.problem, file=file, line=number, field=e.field)
         if conv.id in ids:
@@ -140,13 +143,14 @@ def parse_jsonl(text: str, catalog: Catalog | None = None, file: str = "<input>"
     return conversations
 
 
-def read_jsonl(path: str | Path, catalog: Catalog | None = None) -> list[Conversation]:
+def read_jsonl(path: str | Path, catalog: Catalog | None = None,
+               max_tasks: int | None = MAX_TASKS) -> list[Conversation]:
     """Read a JSONL file of conversations; errors name the file by its name, never its folder."""
     try:
         text = read_text(path)
     except JsonError as e:
         raise ConversationError(e.problem, file=Path(path).name, line=e.line)
-    return parse_jsonl(text, catalog, file=Path(path).name)
+    return parse_jsonl(text, catalog, file=Path(path).name, max_tasks=max_tasks)
 
 
 def to_jsonl(conversations: list[Conversation]) -> str:

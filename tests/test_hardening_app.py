@@ -1,6 +1,8 @@
 """Hardening checked on the real app (a subprocess on 127.0.0.1 with sign-in): split, export names."""
+import json
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,7 @@ from gradio_client import Client, handle_file
 from data.annotations import AnnotationStore
 from data.db import DatabaseFile
 from data.samples import import_demo
+from data.tasks import TaskStore
 from tests.conftest import app_process
 
 USERS = "ana:pw1,bo:pw2,cy:pw3"
@@ -63,3 +66,14 @@ def test_import_errors_in_the_page_name_the_file_not_the_upload_folder(client, t
     message = str(err.value)
     assert "bad.jsonl, line 2, field 'source': source must be a string" in message
     assert "/tmp" not in message and "gradio" not in message.lower()
+
+
+def test_a_2000_task_catalog_is_refused_at_once_naming_the_limit(app, client, tmp_path):
+    path = tmp_path / "huge.json"
+    path.write_text(json.dumps([{"name": f"task_{k}", "description": f"Task {k}"} for k in range(2000)]))
+    before = TaskStore(DatabaseFile(app[1] / "test.db")).catalog()
+    started = time.time()
+    with pytest.raises(Exception, match=r"2000 tasks, over the limit of 200 tasks a catalog may hold"):
+        client.predict(handle_file(str(path)), True, api_name="/import_catalog")
+    assert time.time() - started < 30
+    assert TaskStore(DatabaseFile(app[1] / "test.db")).catalog() == before

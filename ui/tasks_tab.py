@@ -63,7 +63,7 @@ def create_tasks_tab(services: Services) -> None:
         if not file:
             raise gr.Error("Choose a JSON catalog file first.")
         checked = check_upload(file, CATALOG_TYPES, services.settings.max_upload_mb)
-        catalog = store.import_catalog(Catalog.load(checked), replace=replace)
+        catalog = store.import_catalog(Catalog.load(checked, services.settings.max_tasks), replace=replace)
         gr.Info(f"Imported {safe(checked.name)}: the catalog has {len(catalog)} tasks.")
         return refresh()
 
