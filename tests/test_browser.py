@@ -199,6 +199,17 @@ def test_markdown_payloads_show_as_text_in_the_validate_tab(page, app):
 def test_chat_routes_replies_and_saves(page, app):
     sign_in(page)
     page.get_by_role("tab", name="Chat").click()
+    page.get_by_text("Save / reopen").click()
+    name = page.get_by_label("Save to dataset")
+    expect(name).to_have_value("chats")  # rendered with its default: typing now is not overwritten
+    name.fill(MARKDOWN)
+    name.press("Tab")  # leaves the box, so that the page holds the new value before the click
+    page.get_by_role("button", name="Save conversation").click()
+    expect(page.get_by_text("must be 1 to 64 letters")).to_be_visible()
+    expect(page.get_by_text(PIXEL).first).to_be_visible()  # the name, in the error, as text
+    no_injected_markup(page)
+    name.fill("chats")
+    name.press("Tab")
     box = page.get_by_placeholder("Write to the assistant, Enter sends")
     box.fill(f"Please help me write the minutes of our meeting {IMG}")
     box.press("Enter")
@@ -207,13 +218,6 @@ def test_chat_routes_replies_and_saves(page, app):
     chat = page.get_by_role("log", name="chatbot conversation")
     expect(chat.get_by_text(f"Please help me write the minutes of our meeting {IMG}")).to_be_visible()
     expect(page.locator("#chat-active")).to_contain_text("Active task:")
-    page.get_by_text("Save / reopen").click()
-    page.get_by_label("Save to dataset").fill(MARKDOWN)
-    page.get_by_role("button", name="Save conversation").click()
-    expect(page.get_by_text("must be 1 to 64 letters")).to_be_visible()
-    expect(page.get_by_text(PIXEL).first).to_be_visible()  # the name, in the error, as text
-    no_injected_markup(page)
-    page.get_by_label("Save to dataset").fill("chats")
     page.get_by_role("button", name="Save conversation").click()
     expect(page.get_by_text("suggestions for the Validate tab")).to_be_visible()
     [pk] = AnnotationStore(app[1]).queue(QueueFilter("chats"))

@@ -1,4 +1,5 @@
-"""Hardening checked on the real app (a subprocess on 127.0.0.1 with sign-in): split, export names."""
+"""Hardening checked on the real app (a subprocess on 127.0.0.1 with sign-in): split, export names,
+import errors without the upload folder, the catalog limit."""
 import json
 import os
 import tempfile

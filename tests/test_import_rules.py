@@ -1,4 +1,4 @@
-"""Imports are strict: every rule broken is refused whole, naming the file (never its folder), line and field."""
+"""Imports are strict: a broken rule refuses the whole file, naming the file (never its folder), line, field."""
 import json
 import subprocess
 import sys
@@ -72,7 +72,8 @@ def test_catalog_infos_must_be_text(infos, field):
 def test_deep_nesting_is_an_error_on_the_command_line_not_a_traceback(settings, tmp_path):
     (tmp_path / "deep.jsonl").write_text("[" * 100_000 + "\n")
     (tmp_path / "deep.json").write_text("[" * 100_000)
-    for args, where in ((["datasets", "import", str(tmp_path / "deep.jsonl"), "--name", "d"], "deep.jsonl, line 1"),
+    for args, where in ((["datasets", "import", str(tmp_path / "deep.jsonl"), "--name", "d"],
+                         "deep.jsonl, line 1"),
                         (["tasks", "import", str(tmp_path / "deep.json")], "deep.json")):
         result = subprocess.run([sys.executable, "-m", "router", "--db", str(settings.db_path), *args],
                                 cwd=ROOT, capture_output=True, text=True, timeout=120)

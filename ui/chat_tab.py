@@ -2,6 +2,7 @@
 import gradio as gr
 
 from data.annotations import label_name
+from data.datasets import check_name
 from router.backends import backend_names
 from router.chat import Chat
 from router.errors import RouterError
@@ -48,9 +49,9 @@ def create_chat_tab(services: Services) -> None:
 
     @shown
     def save(chat, dataset):
+        dataset = check_name((dataset or "").strip() or "chats")
         if chat is None or not chat.turns:
             raise gr.Error("Nothing to save yet: send a message first.")
-        dataset = (dataset or "").strip() or "chats"
         conversation = chat.to_conversation(services.tasks.catalog())
         services.datasets.add(dataset, [conversation], source="chat", origin="router")
         labels = ", ".join(label_name(d.label) for d in chat.decisions)

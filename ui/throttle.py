@@ -1,8 +1,8 @@
 """Sign-in throttling: failures counted per user name and per client address in front of Gradio's /login.
 
 After FREE failures a key waits 2**(failures - FREE + 1) seconds (2, 4, 8... at most MAX_DELAY_S)
-before its next attempt; after LOCK_AFTER failures it is locked for LOCK_S. Failures are forgotten FORGET_S after
-the last one. A successful sign-in clears its user name's failures, not its address's.
+before its next attempt; after LOCK_AFTER failures it is locked for LOCK_S. Failures are forgotten
+FORGET_S after the last one. A successful sign-in clears its user name's failures, not its address's.
 """
 import json
 import math
@@ -87,13 +87,13 @@ async def read_body(receive) -> bytes | None:
 
 
 def replay(body: bytes, receive):
-    """An ASGI receive that hands out `body` once, then waits on the real one (disconnects)."""
+    """An ASGI receive that hands out `body` once, then waits on `receive` (None: disconnected)."""
     sent = False
 
     async def again():
         nonlocal sent
         if sent:
-            return await receive()
+            return await receive() if receive else {"type": "http.disconnect"}
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
     return again
@@ -108,6 +108,21 @@ async def send_json(send, status: int, content: dict, headers: list | None = Non
     await send({"type": "http.response.body", "body": data})
 
 
+def is_sign_in(scope: dict) -> bool:
+    """Whether an ASGI request is a POST to Gradio's /login."""
+    return (scope["type"] == "http" and scope["method"] == "POST"
+            and scope["path"].rstrip("/").endswith("/login"))
+
+
+async def user_name(scope: dict, body: bytes) -> str:
+    """The user name of a sign-in form ('' when the form cannot be read)."""
+    try:
+        form = await Request(scope, replay(body, None)).form()
+    except Exception:  # a malformed form: Gradio refuses it; it still counts as a failure
+        return ""
+    return str(form.get("username") or "").strip()
+
+
 class SignInGuard:
     """ASGI middleware before Gradio's POST /login: refuses throttled attempts (429), logs failures."""
 
@@ -115,30 +130,32 @@ class SignInGuard:
         self.app, self.throttle = app, throttle or Throttle()
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].rstrip("/").endswith("/login"):
+        """Pass every request through, sign-in attempts only when their name and address may try."""
+        if not is_sign_in(scope):
             return await self.app(scope, receive, send)
         body = await read_body(receive)
         if body is None:
             return await send_json(send, 413, {"detail": "Sign-in request too large."})
-        form = await Request(scope, replay(body, receive)).form()
-        name = str(form.get("username") or "").strip()
-        address = (scope.get("client") or ("unknown",))[0]
+        name, address = await user_name(scope, body), (scope.get("client") or ("unknown",))[0]
         keys = [f"user:{name}", f"address:{address}"]
-        wait = self.throttle.wait(keys, time.time())
+        wait = math.ceil(self.throttle.wait(keys, time.time()))
         if wait > 0:
-            log(f"sign-in refused (throttled {math.ceil(wait)} s): user {name!r} from {address}")
-            return await send_json(send, 429, {"detail": f"Too many failed sign-ins: try again in "
-                                                         f"{math.ceil(wait)} s."},
-                                   [(b"retry-after", str(math.ceil(wait)).encode())])
+            log(f"sign-in refused (throttled {wait} s): user {name!r} from {address}")
+            return await send_json(send, 429, {"detail": f"Too many failed sign-ins: try again in {wait} s."},
+                                   [(b"retry-after", str(wait).encode())])
         count = self.throttle.failed(keys, time.time())  # counted before the answer: parallel tries wait
+        if await self.answered_ok(scope, replay(body, receive), send):
+            self.throttle.succeeded(*keys)
+        else:
+            log(f"sign-in failed: user {name!r} from {address} ({count} recent failures)")
+
+    async def answered_ok(self, scope, receive, send) -> bool:
+        """Let Gradio answer the attempt; whether it signed the user in."""
         status = []
 
         async def watch(message):
             if message["type"] == "http.response.start":
                 status.append(message["status"])
             await send(message)
-        await self.app(scope, replay(body, receive), watch)
-        if status and status[0] < 400:
-            self.throttle.succeeded(*keys)
-        else:
-            log(f"sign-in failed: user {name!r} from {address} ({count} recent failures)")
+        await self.app(scope, receive, watch)
+        return bool(status) and status[0] < 400
