@@ -3,6 +3,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from router.catalog import MAX_TASKS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -18,11 +20,17 @@ class Settings:
     host: str
     port: int
     max_upload_mb: int = 20
+    max_tasks: int = MAX_TASKS
     openai_base_url: str | None = field(default=None, repr=False)
     openai_api_key: str | None = field(default=None, repr=False)
     tgi_url: str | None = field(default=None, repr=False)
     tgi_token: str | None = field(default=None, repr=False)
     backend_timeout: float = 30.0
+
+    @property
+    def exports_dir(self) -> Path:
+        """The only folder the app writes dataset exports to."""
+        return self.data_dir / "exports"
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -39,6 +47,7 @@ class Settings:
             host=env.get("ROUTER_HOST") or "127.0.0.1",
             port=int(env.get("ROUTER_PORT") or 7860),
             max_upload_mb=int(env.get("ROUTER_MAX_UPLOAD_MB") or 20),
+            max_tasks=int(env.get("ROUTER_MAX_TASKS") or MAX_TASKS),
             openai_base_url=env.get("ROUTER_OPENAI_BASE_URL") or None,
             openai_api_key=env.get("ROUTER_OPENAI_API_KEY") or env.get("OPENAI_API_KEY") or None,
             tgi_url=env.get("ROUTER_TGI_URL") or None,

@@ -32,7 +32,7 @@ class Services:
     def build(cls, settings: Settings) -> "Services":
         """Open the database and wire the stores."""
         file = DatabaseFile(settings.db_path)
-        tasks, datasets = TaskStore(file), DatasetStore(file)
+        tasks, datasets = TaskStore(file, settings.max_tasks), DatasetStore(file, settings.max_tasks)
         jobs = JobStore(file)
         return cls(settings, file, tasks, datasets, RunStore(file, datasets),
                    AnnotationStore(file, datasets, tasks), RouterFactory(settings),

@@ -30,8 +30,8 @@ def progress_html(job: dict | None) -> str:
     if job is None:
         return "<p>No job yet.</p>"
     value = job["progress"] or 0.0
-    note = f" — {safe(job['error'])}" if job["error"] else ""
-    return (f"<p>Job {job['id']}: <b>{safe(job['status'])}</b>{note}</p>"
+    note_html = f" — {safe(job['error'])}" if job["error"] else ""
+    return (f"<p>Job {int(job['id'])}: <b>{safe(job['status'])}</b>{note_html}</p>"
             f"<progress value='{value:.3f}' max='1' style='width:100%'></progress> {100 * value:.0f}%")
 
 
@@ -80,7 +80,7 @@ def create_train_tab(services: Services):
             raise gr.Error("Choose at least one dataset.")
         config = config_from(dict(zip(FIELDS, values), datasets=list(datasets)))
         job = runner.submit(config, evaluate=evaluate)
-        gr.Info(f"Job {job} queued.")
+        gr.Info(f"Job {int(job)} queued.")
         return job_choice(job)
 
     @shown
@@ -90,25 +90,24 @@ def create_train_tab(services: Services):
     def stop(job_id):
         if not job_id:
             raise gr.Error("Choose a job.")
-        gr.Info(f"Job {job_id}: {runner.stop(int(job_id))}.")
+        gr.Info(f"Job {int(job_id)}: {safe(runner.stop(int(job_id)))}.")
 
     @shown
     def resume(job_id):
         if not job_id:
             raise gr.Error("Choose a job.")
         runner.resume(int(job_id))
-        gr.Info(f"Job {job_id} queued again; it resumes from its last checkpoint.")
+        gr.Info(f"Job {int(job_id)} queued again; it resumes from its last checkpoint.")
 
     with gr.Tab("Train", id="train") as tab:
         gr.Markdown(f"Fine-tune the router model with a LoRA adapter on labelled datasets; this machine "
-                    f"trains with **{training_method()}**. Each job runs in its own process, one at a time; "
+                    f"trains with **{safe(training_method())}**. Each job runs in its own process, one at a time; "
                     "when it finishes, its adapter is registered as a router model and evaluated against "
                     "the base on the held-out conversations, with the free protocol (the router's own "
                     "previous decision, as live) and the gold one.")
         with gr.Row():
             base_model = gr.Textbox(label="Base model (name, folder or hub id)", value=EMBEDDED)
-            datasets = gr.Dropdown(label="Datasets", choices=services.datasets.names(), multiselect=True,
-                                   allow_custom_value=True,
+            datasets = gr.Dropdown(label="Datasets", choices=[], multiselect=True, allow_custom_value=True,
                                    scale=2)
             refresh_btn = gr.Button("Refresh datasets", scale=0)
         with gr.Row():
@@ -131,10 +130,10 @@ def create_train_tab(services: Services):
         with gr.Row():
             evaluate = gr.Checkbox(label="Evaluate base vs fine-tuned when done", value=True)
             launch_btn = gr.Button("Launch", variant="primary")
-        jobs_table = gr.Dataframe(headers=JOB_HEADERS, value=job_rows(services), interactive=False,
+        jobs_table = gr.Dataframe(headers=JOB_HEADERS, interactive=False,
                                   label="Jobs (one runs, the others wait)")
         with gr.Row():
-            ids = [j["id"] for j in jobs.listing()]
+            ids = [j["id"] for j in jobs.listing()]  # numbers only: names come after sign-in
             job_pick = gr.Dropdown(label="Job", choices=ids, value=ids[0] if ids else None)
             stop_btn = gr.Button("Stop", variant="stop")
             resume_btn = gr.Button("Resume")

@@ -8,7 +8,7 @@ from ui.services import Services
 
 def tuned_model_picker(services: Services, model: gr.Textbox, adapter: gr.Textbox) -> gr.Dropdown:
     """A dropdown of registered models; choosing one fills `model` (blank: embedded) and `adapter`."""
-    picker = gr.Dropdown(label="Or a fine-tuned router model (Train tab)", choices=services.models.choices())
+    picker = gr.Dropdown(label="Or a fine-tuned router model (Train tab)", choices=[])
 
     @shown
     def use(name):
