@@ -199,7 +199,7 @@ def cmd_datasets(args) -> None:
         from data.sgd import import_sgd
 
         count = import_sgd(datasets, args.name, args.folder, args.limit, args.catalog_size, args.seed,
-                           progress_line("read dialogues"), args.services)
+                           progress_line("read dialogues"), args.services, args.ends)
         print(f"imported {count} SGD dialogues into '{args.name}'")
     elif args.action == "import-synthetic":
         from data.synthetic import import_synthetic
@@ -273,6 +273,9 @@ def add_eval_parsers(sub, strategies: list[str], backends: list[str]) -> None:
     sgd.add_argument("--services", choices=["mixed", "single", "multi", "all"], default="mixed",
                      help="mixed: single- and multi-service dialogues in turn, a seeded sample of each; "
                           "single or multi: a seeded sample of those only; all: the first in file order")
+    sgd.add_argument("--ends", choices=["acts", "state"], default="acts",
+                     help="acts: a user turn that only thanks or says goodbye is none (an end); "
+                          "state: SGD's active intent as it is")
     sgd.add_argument("--catalog-size", type=int, default=10, help="tasks per conversation")
     sgd.add_argument("--seed", type=int, default=0, help="seed of the sample and of the distractor tasks")
     syn = ds.add_parser("import-synthetic",

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from router.catalog import MAX_TASKS
+from router.embedded import SHIPPED_ADAPTER
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,6 +27,7 @@ class Settings:
     tgi_url: str | None = field(default=None, repr=False)
     tgi_token: str | None = field(default=None, repr=False)
     backend_timeout: float = 30.0
+    default_adapter: str | None = None
 
     @property
     def exports_dir(self) -> Path:
@@ -53,4 +55,12 @@ class Settings:
             tgi_url=env.get("ROUTER_TGI_URL") or None,
             tgi_token=env.get("HF_TOKEN") or None,
             backend_timeout=float(env.get("ROUTER_BACKEND_TIMEOUT") or 30),
+            default_adapter=default_adapter(env.get("ROUTER_ADAPTER")),
         )
+
+
+def default_adapter(value: str | None) -> str | None:
+    """The adapter folder of the default router: the shipped one unless ROUTER_ADAPTER says (none: the base)."""
+    if value is None or not value.strip():
+        return str(SHIPPED_ADAPTER)
+    return None if value.strip().lower() == "none" else value.strip()

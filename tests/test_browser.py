@@ -248,3 +248,30 @@ def test_start_and_stop_a_tiny_training_job(page, app, small_catalog):
     expect(page.get_by_text(f"Job {job['id']}: stopped")).to_be_visible(timeout=SLOW)
     assert jobs.get(job["id"])["status"] == "stopped"
     no_injected_markup(page)
+
+
+def send_and_wait(page: Page, text: str) -> None:
+    """Send a chat message and wait until its reply has been streamed (the latency line changes)."""
+    latency = page.get_by_text(re.compile(r"Latency: routing [0-9.]+ s · reply [0-9.]+ s"))
+    before = latency.inner_text() if latency.count() else ""
+    box = page.get_by_placeholder("Write to the assistant, Enter sends")
+    box.fill(text)
+    box.press("Enter")
+    expect(page.get_by_role("log", name="chatbot conversation").get_by_text(text)).to_be_visible(timeout=SLOW)
+    deadline = time.time() + SLOW / 1000
+    while time.time() < deadline and (not latency.count() or latency.inner_text() == before):
+        time.sleep(0.5)
+    assert latency.inner_text() != before, "the reply did not finish"
+
+
+def test_the_default_router_starts_and_ends_a_task_in_the_chat(page):
+    # No setting changed: the shipped adapter over the default catalog routes the live conversation.
+    sign_in(page)
+    page.get_by_role("tab", name="Chat").click()
+    send_and_wait(page, "I need to write the minutes of this morning's meeting")
+    expect(page.locator("#chat-active")).to_contain_text("meeting_minutes")
+    expect(page.get_by_text("START", exact=True)).to_be_visible()
+    send_and_wait(page, "Actually, first draft a LinkedIn post about our launch")
+    send_and_wait(page, "thanks, that's all")
+    expect(page.locator("#chat-active")).to_contain_text("none")
+    expect(page.get_by_text("END", exact=True)).to_be_visible()

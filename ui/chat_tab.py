@@ -95,7 +95,8 @@ def create_chat_tab(services: Services) -> None:
             with gr.Row():
                 router_backend = gr.Dropdown(names, value="local", label="Router backend")
                 router_model = gr.Textbox("", label="Router model", placeholder=MODEL_HINT)
-                router_adapter = gr.Textbox("", label="Router adapter (PEFT folder, local only)")
+                router_adapter = gr.Textbox(services.settings.default_adapter or "",
+                                            label="Router adapter (PEFT folder, local only)")
                 strategy = gr.Dropdown(list(STRATEGIES), value="constrained", label="Strategy")
                 tuned_model_picker(services, router_model, router_adapter)
             with gr.Row():

@@ -192,7 +192,8 @@ def create_compare_tab(services: Services):
         with gr.Row():
             models = gr.Textbox(label="Models, one per line (blank: the embedded model)", lines=2)
             backend = gr.Dropdown(label="Backend", choices=backend_names(), value="local")
-            adapter = gr.Textbox(label="PEFT adapter folder (optional)")
+            adapter = gr.Textbox(services.settings.default_adapter or "",
+                                 label="PEFT adapter folder (optional, local only)")
             tuned_model_picker(services, models, adapter)
         with gr.Row():
             strategies = gr.CheckboxGroup(list(STRATEGIES), value=["constrained"], label="Strategies")
