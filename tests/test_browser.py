@@ -251,7 +251,7 @@ def test_start_and_stop_a_tiny_training_job(page, app, small_catalog):
 
 
 def send_and_wait(page: Page, text: str) -> None:
-    """Send a chat message and wait until its reply has been streamed (the latency line changes)."""
+    """Send a chat message and wait until its reply has been streamed (the box is free again)."""
     latency = page.get_by_text(re.compile(r"Latency: routing [0-9.]+ s · reply [0-9.]+ s"))
     before = latency.inner_text() if latency.count() else ""
     box = page.get_by_placeholder("Write to the assistant, Enter sends")
@@ -261,7 +261,8 @@ def send_and_wait(page: Page, text: str) -> None:
     deadline = time.time() + SLOW / 1000
     while time.time() < deadline and (not latency.count() or latency.inner_text() == before):
         time.sleep(0.5)
-    assert latency.inner_text() != before, "the reply did not finish"
+    assert latency.inner_text() != before, "the message was not routed"
+    expect(page.get_by_text("the assistant is replying")).to_be_hidden(timeout=SLOW)
 
 
 def test_the_default_router_starts_and_ends_a_task_in_the_chat(page):
