@@ -81,6 +81,19 @@ def sign_in(page: Page, user: str = "ana", password: str = "pw1") -> None:
     page.get_by_label("password").fill(password)
     page.get_by_role("button", name="Login").click()
     expect(page.get_by_role("heading", name="Router Playground")).to_be_visible()
+    catalog = page.locator("#catalog-table").get_by_text("meeting_minutes", exact=True)
+    expect(catalog.first).to_be_visible(timeout=SLOW)  # the page's load events have delivered
+
+
+def fill_and_keep(box, text: str) -> None:
+    """Type into a box and leave it, again if a late re-render of the page puts the old value back."""
+    for _ in range(3):
+        box.fill(text)
+        box.press("Tab")  # leaves the box, so that the page holds the new value before a click
+        time.sleep(1)
+        if box.input_value() == text:
+            return
+    raise AssertionError(f"the box kept reverting to {box.input_value()!r}")
 
 
 def no_injected_markup(page: Page) -> None:
@@ -202,14 +215,12 @@ def test_chat_routes_replies_and_saves(page, app):
     page.get_by_text("Save / reopen").click()
     name = page.get_by_label("Save to dataset")
     expect(name).to_have_value("chats")  # rendered with its default: typing now is not overwritten
-    name.fill(MARKDOWN)
-    name.press("Tab")  # leaves the box, so that the page holds the new value before the click
+    fill_and_keep(name, MARKDOWN)
     page.get_by_role("button", name="Save conversation").click()
     expect(page.get_by_text("must be 1 to 64 letters")).to_be_visible()
     expect(page.get_by_text(PIXEL).first).to_be_visible()  # the name, in the error, as text
     no_injected_markup(page)
-    name.fill("chats")
-    name.press("Tab")
+    fill_and_keep(name, "chats")
     box = page.get_by_placeholder("Write to the assistant, Enter sends")
     box.fill(f"Please help me write the minutes of our meeting {IMG}")
     box.press("Enter")

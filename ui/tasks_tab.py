@@ -80,7 +80,8 @@ def create_tasks_tab(services: Services) -> None:
         with gr.Row():
             with gr.Column(scale=3):
                 tasks_table = gr.Dataframe(headers=["name", "description", "instructions", "infos"],
-                                           interactive=False, wrap=True, label="Catalog")
+                                           interactive=False, wrap=True, label="Catalog",
+                                           elem_id="catalog-table")
             with gr.Column(scale=2):
                 selected = gr.Dropdown(label="Task to edit", choices=[NEW], value=NEW)
                 name = gr.Textbox(label="Name (snake_case)", placeholder="meeting_minutes")
