@@ -23,6 +23,14 @@ def settings(tmp_path) -> Settings:
 
 
 @pytest.fixture
+def services(settings):
+    """The app's services (stores, routers) on a fresh database, built as app.py builds them."""
+    from ui.services import Services
+
+    return Services.build(settings)
+
+
+@pytest.fixture
 def store(settings) -> TaskStore:
     """A task store on a real SQLite file."""
     return TaskStore(DatabaseFile(settings.db_path))
