@@ -6,7 +6,7 @@ import time
 from functools import partial
 
 from data.datasets import DatasetStore
-from data.db import DatabaseFile, now
+from data.db import DatabaseFile, Store, now
 from data.heartbeat import INTERVAL_S, STALE_S, Heartbeat, stale
 from router.catalog import Catalog
 from router.decision import Decision
@@ -44,18 +44,13 @@ def config_of(run: dict) -> RunConfig:
                      run["protocol"], run["max_conversations"])
 
 
-class RunStore:
+class RunStore(Store):
     """Runs and their predictions; a running run beats (data.heartbeat) while its process lives."""
 
     def __init__(self, file: DatabaseFile, datasets: DatasetStore, interval: float = INTERVAL_S,
                  stale_after: float = STALE_S):
-        self.file, self.datasets = file, datasets
-        self.interval, self.stale_after = interval, stale_after
-
-    @property
-    def db(self):
-        """This thread's connection."""
-        return self.file.db
+        super().__init__(file)
+        self.datasets, self.interval, self.stale_after = datasets, interval, stale_after
 
     def get(self, run: int) -> dict:
         """Run `run` with its dataset name and its metrics parsed."""

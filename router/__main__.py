@@ -175,7 +175,7 @@ def cmd_eval(args) -> None:
     try:
         run = runs.execute(config, router, catalog, progress_line("routed turns"), fresh=args.fresh)
     except KeyboardInterrupt:
-        raise RouterError("interrupted; the same command resumes the run where it stopped")
+        raise RouterError("interrupted; the same command resumes the run where it stopped") from None
     metrics = runs.get(run)["metrics"]
     if args.json:
         print(json.dumps({"run": run, "config": config.__dict__, "metrics": metrics}, indent=2))
@@ -338,7 +338,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--model", help="model name, folder or hub id (default: embedded)")
     gen.add_argument("--adapter", help="PEFT adapter folder")
     add_eval_parsers(sub, list(STRATEGIES), backend_names())
-    train = sub.add_parser("train", help="fine-tune the router model (LoRA; QLoRA on CUDA)")
+    from router.training.config import describe_fields
+
+    train = sub.add_parser("train", help="fine-tune the router model (LoRA; QLoRA on CUDA)",
+                           formatter_class=argparse.RawDescriptionHelpFormatter,
+                           epilog="fields of the configuration file (a JSON object):\n" + describe_fields())
     train.add_argument("config", help="training configuration JSON file")
     train.add_argument("--job", type=int, help="run this queued job of the database")
     train.add_argument("--no-eval", action="store_true",

@@ -11,7 +11,7 @@ from router.strategies import STRATEGIES
 from ui import compare_actions as act
 from ui.compare_actions import RUN_HEADERS, ComparePage
 from ui.errors import shown
-from ui.loaders import Loader
+from ui.wiring import Loader, bound
 from ui.services import Services
 from ui.tuned_models import tuned_model_picker
 
@@ -93,13 +93,13 @@ def create_compare_tab(services: Services) -> list[Loader]:
         asked = launch_panel(services)
         shown_runs = results_panel()
     page = gr.State(ComparePage())
-    choose_dataset = partial(dataset_choice, services)
+    choose_dataset = bound(dataset_choice, services)
     refresh_btn.click(choose_dataset, None, dataset, api_name="refresh_datasets")
     tab.select(choose_dataset, dataset, dataset)  # datasets saved or imported elsewhere since
-    imports.upload_btn.click(partial(upload, services), [imports.upload_file, imports.upload_name], dataset,
+    imports.upload_btn.click(bound(upload, services), [imports.upload_file, imports.upload_name], dataset,
                              api_name="import_jsonl")
-    imports.sgd_btn.click(partial(sgd, services), imports.sgd_inputs, dataset, api_name="import_sgd")
-    imports.demo_btn.click(partial(demo, services), imports.demo_name, dataset, api_name="import_demo")
+    imports.sgd_btn.click(bound(sgd, services), imports.sgd_inputs, dataset, api_name="import_sgd")
+    imports.demo_btn.click(bound(demo, services), imports.demo_name, dataset, api_name="import_demo")
     bind_runs(services, dataset, asked, shown_runs, page)
     return [Loader(choose_dataset, [dataset])]
 
@@ -109,16 +109,16 @@ def bind_runs(services: Services, dataset, asked: SimpleNamespace, runs: SimpleN
     views = [runs.matrix, runs.points, runs.label_run, runs.labels, runs.latency, runs.invalid,
              runs.wrong, runs.conversation, runs.sources, page]
     listing = [asked.run_pick, runs.table]
-    dataset.change(partial(run_choice, services), dataset, listing, api_name="list_runs")
-    asked.launch_btn.click(partial(launch, services), [dataset, *asked.inputs], listing, api_name="launch").then(
-        partial(show, services), [asked.run_pick, runs.only], views)
-    asked.show_btn.click(partial(show, services), [asked.run_pick, runs.only], views, api_name="show_runs")
-    runs.only.change(partial(show, services), [asked.run_pick, runs.only], views)
+    dataset.change(bound(run_choice, services), dataset, listing, api_name="list_runs")
+    asked.launch_btn.click(bound(launch, services), [dataset, *asked.inputs], listing, api_name="launch").then(
+        bound(show, services), [asked.run_pick, runs.only], views)
+    asked.show_btn.click(bound(show, services), [asked.run_pick, runs.only], views, api_name="show_runs")
+    runs.only.change(bound(show, services), [asked.run_pick, runs.only], views)
     runs.label_run.change(shown(lambda p, title: act.label_figure(services, p.runs, title)),
                           [page, runs.label_run], runs.labels)
     runs.conversation.change(shown(lambda p, conv: act.conversation_view(services, p.runs, conv)),
                              [page, runs.conversation], runs.view, api_name="show_conversation")
-    runs.delete_btn.click(partial(delete, services), [dataset, asked.run_pick], listing, api_name="delete_runs")
+    runs.delete_btn.click(bound(delete, services), [dataset, asked.run_pick], listing, api_name="delete_runs")
     for kind in ("csv", "json"):
         runs.export_btns[kind].click(shown(partial(act.export, services, kind=kind)), asked.run_pick,
                                      runs.download, api_name=f"export_{kind}")
