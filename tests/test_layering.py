@@ -31,3 +31,22 @@ def test_tab_actions_know_no_gradio():
     assert len(actions) >= 5
     for path in actions:
         assert not {n for n in imported(path) if n.split(".")[0] == "gradio"}, path.name
+
+
+def test_the_domain_imports_nothing_above_it():
+    above = {"data", "ui", "app", "cli", "services", "gradio"}
+    upward = [f"{path.relative_to(ROOT)}: {name}" for path in sorted((ROOT / "router").rglob("*.py"))
+              for name in imported(path) if name.split(".")[0] in above]
+    assert not upward, upward
+
+
+def test_listing_the_tasks_imports_no_model_code(tmp_path):
+    import subprocess
+    import sys
+
+    probe = ("import sys, cli; cli.main(['--db', sys.argv[1], 'tasks', 'list']); "
+             "print(sorted(m for m in ('torch', 'transformers', 'openai', 'sklearn', 'gradio') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "probe.db")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -103,7 +103,7 @@ def test_a_job_from_the_command_line_registers_an_adapter_that_routes(settings, 
     datasets.add("tiny", tiny_conversations(small_catalog))
     config = quick_config(max_steps=1).save(tmp_path / "config.json")
     env = {**os.environ, "ROUTER_DATA_DIR": str(settings.data_dir), "HF_HUB_OFFLINE": "1"}
-    done = subprocess.run([sys.executable, "-m", "router", "--db", str(settings.db_path), "train", str(config)],
+    done = subprocess.run([sys.executable, "cli.py", "--db", str(settings.db_path), "train", str(config)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     job = JobStore(file).get(1)
@@ -165,7 +165,7 @@ def test_queue_stop_resume_and_a_killed_job(settings, small_catalog):
 
 
 def test_a_job_on_a_missing_dataset_fails_with_its_log(settings, tmp_path):
-    from router.__main__ import main
+    from cli import main
 
     config = quick_config(datasets=["missing"]).save(tmp_path / "config.json")
     assert main(["--db", str(settings.db_path), "train", str(config)]) == 2
@@ -193,7 +193,7 @@ def test_breakdown_shows_each_source_and_event_beside_the_copy_baseline():
 def test_every_field_carries_its_label_help_and_rules_into_help_and_validation(capsys):
     from dataclasses import fields
 
-    from router.__main__ import main
+    from cli import main
     from router.training.config import Bounds
 
     with pytest.raises(SystemExit):

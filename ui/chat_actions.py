@@ -7,7 +7,7 @@ from data.datasets import check_name
 from router.chat import Chat
 from ui.errors import Refused
 from ui.escaping import safe
-from ui.services import Services
+from services import Services
 
 
 @dataclass(frozen=True)

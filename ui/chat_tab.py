@@ -11,7 +11,7 @@ from ui import chat_actions as act
 from ui.chat_view import messages, panel
 from ui.errors import shown
 from ui.escaping import safe
-from ui.services import Services
+from services import Services
 from ui.tuned_models import tuned_model_picker
 from ui.wiring import bound
 

@@ -15,7 +15,7 @@ from ui.compare_figures import invalid_frame, label_heatmap, latency_boxes, poin
 from ui.errors import Refused
 from ui.escaping import safe
 from ui.files import write_file
-from ui.services import Services
+from services import Services
 
 RUN_HEADERS = ["id", "dataset", "config", "status", "turns", "turn_accuracy", "created_at"]
 

@@ -12,7 +12,7 @@ from ui import compare_actions as act
 from ui.compare_actions import RUN_HEADERS, ComparePage
 from ui.errors import shown
 from ui.wiring import Loader, bound
-from ui.services import Services
+from services import Services
 from ui.tuned_models import tuned_model_picker
 
 

@@ -4,7 +4,7 @@ from router.uploads import CATALOG_TYPES, check_upload
 from ui.errors import Refused
 from ui.escaping import safe
 from ui.files import write_file
-from ui.services import Services
+from services import Services
 
 NEW = "(new task)"
 

@@ -3,7 +3,7 @@ import gradio as gr
 
 from ui import tasks_actions as act
 from ui.errors import shown
-from ui.services import Services
+from services import Services
 from ui.tasks_actions import NEW
 from ui.wiring import Loader, bound
 

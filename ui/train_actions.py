@@ -6,7 +6,7 @@ from router.comparison import breakdown
 from router.training.config import TrainConfig, default_of, kinds_of
 from ui.errors import Refused
 from ui.escaping import safe
-from ui.services import Services
+from services import Services
 from ui.train_figures import loss_figure, recall_figure
 
 LOG_LINES = 300

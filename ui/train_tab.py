@@ -7,7 +7,7 @@ from router.training.job import training_method
 from ui import train_actions as act
 from ui.errors import shown
 from ui.escaping import safe
-from ui.services import Services
+from services import Services
 from ui.train_actions import FIELDS
 from ui.wiring import Loader, bound
 

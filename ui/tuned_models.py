@@ -3,7 +3,7 @@ import gradio as gr
 
 from router.embedded import EMBEDDED
 from ui.errors import shown
-from ui.services import Services
+from services import Services
 
 
 def tuned_model_picker(services: Services, model: gr.Textbox, adapter: gr.Textbox) -> gr.Dropdown:

@@ -8,7 +8,7 @@ from data.datasets import check_name
 from router.generator import Generator, Mix, plan
 from ui.errors import Refused
 from ui.escaping import safe
-from ui.services import Services
+from services import Services
 from ui.validate_view import (assigned_text, chat, counts_frame, counts_text, describe, events_rows,
                               generated_text, guidelines_view)
 

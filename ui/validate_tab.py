@@ -9,7 +9,7 @@ from router.generator import KINDS, Mix
 from ui import validate_actions as act
 from ui.auth import load_users, username
 from ui.errors import shown
-from ui.services import Services
+from services import Services
 from ui.validate_actions import ALL, ANYONE, MAX_TURNS, ME, Shown, Step, ValidatePage
 from ui.validate_view import guidelines_view
 from ui.wiring import Loader, bound
