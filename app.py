@@ -5,10 +5,10 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from router.settings import Settings
+from services import Services
 from ui.auth import UsersError, listen_host, load_users, sign_in_notice
 from ui.chat_tab import create_chat_tab
 from ui.compare_tab import create_compare_tab
-from services import Services
 from ui.tasks_tab import create_tasks_tab
 from ui.throttle import SignInGuard
 from ui.train_tab import create_train_tab

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from data.annotations import label_name
 from data.datasets import check_name
 from router.chat import Chat
+from services import Services
 from ui.errors import Refused
 from ui.escaping import safe
-from services import Services
 
 
 @dataclass(frozen=True)

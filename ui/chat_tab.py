@@ -7,11 +7,11 @@ from router.backends import backend_names
 from router.chat import Chat
 from router.errors import RouterError
 from router.strategies import STRATEGIES
+from services import Services
 from ui import chat_actions as act
 from ui.chat_view import messages, panel
 from ui.errors import shown
 from ui.escaping import safe
-from services import Services
 from ui.tuned_models import tuned_model_picker
 from ui.wiring import bound
 

@@ -11,11 +11,11 @@ from data.sgd import import_sgd
 from router.comparison import breakdown, conversation_table, matrix, wrong_turns
 from router.evaluation import Progress, RunConfig
 from router.uploads import DATASET_TYPES, check_upload
+from services import Services
 from ui.compare_figures import invalid_frame, label_heatmap, latency_boxes, point_heatmaps
 from ui.errors import Refused
 from ui.escaping import safe
 from ui.files import write_file
-from services import Services
 
 RUN_HEADERS = ["id", "dataset", "config", "status", "turns", "turn_accuracy", "created_at"]
 

@@ -8,11 +8,11 @@ from data.sgd import SERVICES
 from router.backends import backend_names
 from router.evaluation import PROTOCOLS
 from router.strategies import STRATEGIES
+from services import Services
 from ui import compare_actions as act
 from ui.compare_actions import RUN_HEADERS, ComparePage
 from ui.errors import shown
 from ui.wiring import Loader, bound
-from services import Services
 from ui.tuned_models import tuned_model_picker
 
 

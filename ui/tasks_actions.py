@@ -1,10 +1,10 @@
 """What the Tasks tab does, as functions of the services and plain values (no gradio here)."""
 from router.catalog import Catalog, Info, Task
 from router.uploads import CATALOG_TYPES, check_upload
+from services import Services
 from ui.errors import Refused
 from ui.escaping import safe
 from ui.files import write_file
-from services import Services
 
 NEW = "(new task)"
 

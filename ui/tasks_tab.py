@@ -1,9 +1,9 @@
 """Tasks tab: its layout, and its events bound to the actions of ui.tasks_actions."""
 import gradio as gr
 
+from services import Services
 from ui import tasks_actions as act
 from ui.errors import shown
-from services import Services
 from ui.tasks_actions import NEW
 from ui.wiring import Loader, bound
 

@@ -4,9 +4,9 @@ import pandas as pd
 
 from router.comparison import breakdown
 from router.training.config import TrainConfig, default_of, kinds_of
+from services import Services
 from ui.errors import Refused
 from ui.escaping import safe
-from services import Services
 from ui.train_figures import loss_figure, recall_figure
 
 LOG_LINES = 300

@@ -4,10 +4,10 @@ import gradio as gr
 
 from router.training.config import default_of, kinds_of
 from router.training.job import training_method
+from services import Services
 from ui import train_actions as act
 from ui.errors import shown
 from ui.escaping import safe
-from services import Services
 from ui.train_actions import FIELDS
 from ui.wiring import Loader, bound
 

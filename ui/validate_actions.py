@@ -6,9 +6,9 @@ import pandas as pd
 from data.annotations import ANY, TO_DO, QueueFilter, label_name
 from data.datasets import check_name
 from router.generator import Generator, Mix, plan
+from services import Services
 from ui.errors import Refused
 from ui.escaping import safe
-from services import Services
 from ui.validate_view import (assigned_text, chat, counts_frame, counts_text, describe, events_rows,
                               generated_text, guidelines_view)
 

@@ -6,10 +6,10 @@ import gradio as gr
 from data.annotations import ANY, STATUSES, TO_DO
 from router.backends import backend_names
 from router.generator import KINDS, Mix
+from services import Services
 from ui import validate_actions as act
 from ui.auth import load_users, username
 from ui.errors import shown
-from services import Services
 from ui.validate_actions import ALL, ANYONE, MAX_TURNS, ME, Shown, Step, ValidatePage
 from ui.validate_view import guidelines_view
 from ui.wiring import Loader, bound
