@@ -6,7 +6,7 @@ import time
 from functools import partial
 
 from data.datasets import DatasetStore
-from data.db import DatabaseFile, now
+from data.db import DatabaseFile, Store, now
 from data.heartbeat import INTERVAL_S, STALE_S, Heartbeat, stale
 from router.catalog import Catalog
 from router.decision import Decision
@@ -38,40 +38,51 @@ def seen(row: dict, stale_after: float) -> dict:
     return {**row, "status": "interrupted", "error": row["error"] or STOPPED}
 
 
-class RunStore:
+def config_of(run: dict) -> RunConfig:
+    """What a run row evaluates."""
+    return RunConfig(run["dataset"], run["strategy"], run["backend"], run["model"], run["adapter"],
+                     run["protocol"], run["max_conversations"])
+
+
+class RunStore(Store):
     """Runs and their predictions; a running run beats (data.heartbeat) while its process lives."""
 
     def __init__(self, file: DatabaseFile, datasets: DatasetStore, interval: float = INTERVAL_S,
                  stale_after: float = STALE_S):
-        self.file, self.datasets = file, datasets
-        self.interval, self.stale_after = interval, stale_after
-
-    @property
-    def db(self):
-        """This thread's connection."""
-        return self.file.db
+        super().__init__(file)
+        self.datasets, self.interval, self.stale_after = datasets, interval, stale_after
 
     def get(self, run: int) -> dict:
         """Run `run` with its dataset name and its metrics parsed."""
-        rows = list(self.db.query("""SELECT r.*, d.name AS dataset FROM runs r
-                                     JOIN datasets d ON d.id = r.dataset_id WHERE r.id = ?""", [run]))
+        rows = self.rows("r.id = ?", [run])
         if not rows:
             raise RunError(f"no run with id {run}")
-        row = seen(rows[0], self.stale_after)
-        return {**row, "metrics": json.loads(row["metrics"]) if row["metrics"] else None}
+        return rows[0]
+
+    def rows(self, where: str, params: list) -> list[dict]:
+        """Runs matching `where` (over runs r and datasets d), newest first, as they stand, metrics parsed."""
+        rows = (seen(row, self.stale_after) for row in self.db.query(
+            f"""SELECT r.*, d.name AS dataset FROM runs r JOIN datasets d ON d.id = r.dataset_id
+                WHERE {where} ORDER BY r.id DESC""", params))
+        return [{**row, "metrics": json.loads(row["metrics"]) if row["metrics"] else None} for row in rows]
+
+    def many(self, runs: list[int]) -> list[dict]:
+        """Runs `runs` in that order, read at once; a missing one is an error."""
+        if not runs:
+            return []
+        found = {r["id"]: r for r in self.rows(f"r.id IN ({', '.join('?' * len(runs))})", runs)}
+        missing = [run for run in runs if run not in found]
+        if missing:
+            raise RunError(f"no run with id {missing[0]}")
+        return [found[run] for run in runs]
 
     def config(self, run: int) -> RunConfig:
         """What run `run` evaluates."""
-        r = self.get(run)
-        return RunConfig(r["dataset"], r["strategy"], r["backend"], r["model"], r["adapter"],
-                         r["protocol"], r["max_conversations"])
+        return config_of(self.get(run))
 
     def listing(self, dataset: str | None = None) -> list[dict]:
         """Every run (of one dataset if given), newest first, metrics parsed."""
-        ids = [r["id"] for r in self.db.query(
-            """SELECT r.id FROM runs r JOIN datasets d ON d.id = r.dataset_id
-               WHERE ? IS NULL OR d.name = ? ORDER BY r.id DESC""", [dataset, dataset])]
-        return [self.get(run) for run in ids]
+        return self.rows("? IS NULL OR d.name = ?", [dataset, dataset])
 
     def create(self, config: RunConfig) -> int:
         """A new, empty run."""
@@ -87,7 +98,7 @@ class RunStore:
         A run still beating belongs to a live process and is left to it.
         """
         return next((r["id"] for r in self.listing(config.dataset)
-                     if r["status"] == "interrupted" and self.config(r["id"]) == config), None)
+                     if r["status"] == "interrupted" and config_of(r) == config), None)
 
     def open(self, config: RunConfig, fresh: bool = False) -> int:
         """The unfinished run of this configuration to resume, or a new one."""

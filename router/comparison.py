@@ -35,10 +35,10 @@ def wrong_turns(conversations: list[Conversation], runs: dict[str, Labels],
     for conv in conversations:
         for position, gold, _ in cases(conv):
             labels = [preds.get((key(conv), position), gold) for preds in runs.values()]
-            keep = len(set(labels)) > 1 if only_disagreements else any(l != gold for l in labels)
+            keep = len(set(labels)) > 1 if only_disagreements else any(label != gold for label in labels)
             if keep:
                 out.append([conv.id, position, conv.turns[position].content, name(gold),
-                            *(name(l) for l in labels)])
+                            *(name(label) for label in labels)])
     return out
 
 

@@ -4,7 +4,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, precision_score, recall_score
 
 from router.events import MEASURED, Event, event_between
 
@@ -44,6 +43,9 @@ def binary(truth: list[bool], guess: list[bool]) -> dict:
     """Confusion matrix, accuracy, precision and recall of a yes/no case (0 where undefined)."""
     if not truth:
         return {"tp": 0, "fp": 0, "fn": 0, "tn": 0, "accuracy": 0.0, "precision": 0.0, "recall": 0.0}
+    # scikit-learn takes about a second to import: loaded when metrics are computed, not with the module
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_score, recall_score
+
     tn, fp, fn, tp = (int(v) for v in confusion_matrix(truth, guess, labels=[False, True]).ravel())
     return {"tp": tp, "fp": fp, "fn": fn, "tn": tn,
             "accuracy": float(accuracy_score(truth, guess)),
@@ -74,6 +76,8 @@ def label_confusion(turns: list[Judged]) -> tuple[list[str], list[list[int]]]:
     """Labels (none first, then sorted) and the gold x predicted confusion matrix."""
     gold, guess = [name(t.gold) for t in turns], [name(t.predicted) for t in turns]
     labels = [NONE] + sorted(set(gold + guess) - {NONE})
+    from sklearn.metrics import confusion_matrix
+
     with warnings.catch_warnings(action="ignore", category=UserWarning):  # one label: a 1x1 matrix
         matrix = confusion_matrix(gold, guess, labels=labels) if turns else np.zeros((1, 1), int)
     return labels, matrix.astype(int).tolist()

@@ -109,7 +109,8 @@ class LocalBackend(Backend):
 
     def header_length(self, prompt: Prompt) -> int:
         """Tokens of the fixed part: the framing, the system text and the first part (catalog)."""
-        return len(self.encode_part(chat_frame(self.tokenizer, prompt.system)[0])) + len(self.encode_part(prompt.parts[0]))
+        framing = chat_frame(self.tokenizer, prompt.system)[0]
+        return len(self.encode_part(framing)) + len(self.encode_part(prompt.parts[0]))
 
     def end_ids(self) -> list[int]:
         """Token that closes an answer."""
