@@ -92,5 +92,14 @@ def m007_heartbeats(db: sqlite_utils.Database) -> None:
         db[table].add_column("heartbeat_at", float)
 
 
+def m008_served_runs(db: sqlite_utils.Database) -> None:
+    """Predictions keep tokens, retries, constraint path and failures; runs can wait in a queue."""
+    for column, kind in (("prompt_tokens", int), ("completion_tokens", int), ("retries", int),
+                         ("constraint_path", str), ("error", str)):
+        db["predictions"].add_column(column, kind)
+    for column, kind in (("concurrency", int), ("queued", int), ("routed", int), ("total", int)):
+        db["runs"].add_column(column, kind)
+
+
 MIGRATIONS = [m001_initial, m002_default_catalog, m003_eval_run_columns, m005_validate_annotations,
-              m006_train_jobs, m007_heartbeats]
+              m006_train_jobs, m007_heartbeats, m008_served_runs]

@@ -11,7 +11,7 @@ from data.heartbeat import INTERVAL_S, STALE_S, Heartbeat, stale
 from router.catalog import Catalog
 from router.decision import Decision
 from router.errors import InputError
-from router.evaluation import Evaluation, Progress, RunConfig, cases
+from router.evaluation import Evaluation, Progress, RunConfig, cases, default_concurrency
 from router.events import Event
 from router.metrics import report
 from router.routing import Router
@@ -28,7 +28,9 @@ def decision_from_row(row: dict, run: dict) -> Decision:
     return Decision(label=row["label"], previous=row["previous"], event=Event(row["event"]),
                     valid=bool(row["valid"]), latency=row["latency"], strategy=run["strategy"],
                     model=run["model"] or "", scores=json.loads(row["scores"]) if row["scores"] else None,
-                    raw=row["raw"])
+                    raw=row["raw"], prompt_tokens=row["prompt_tokens"] or 0,
+                    completion_tokens=row["completion_tokens"] or 0, retries=row["retries"] or 0,
+                    constraint=row["constraint_path"], error=row["error"])
 
 
 def seen(row: dict, stale_after: float) -> dict:
@@ -82,22 +84,28 @@ class RunStore:
             "created_at": now(), "heartbeat_at": time.time()}).last_pk
 
     def unfinished(self, config: RunConfig) -> int | None:
-        """The latest run of exactly this configuration that stopped before finishing, if any.
+        """The latest run of exactly this configuration that stopped before finishing or has failed turns.
 
-        A run still beating belongs to a live process and is left to it.
+        A run still beating belongs to a live process, a queued one to the queue: both are left alone.
         """
         return next((r["id"] for r in self.listing(config.dataset)
-                     if r["status"] == "interrupted" and self.config(r["id"]) == config), None)
+                     if (r["status"] == "interrupted" or (r["status"] == "done" and self.failed(r["id"])))
+                     and not r["queued"] and self.config(r["id"]) == config), None)
+
+    def failed(self, run: int) -> int:
+        """How many turns of run `run` failed (no answer after the retries)."""
+        return self.db.execute("SELECT count(*) FROM predictions WHERE run_id = ? AND error IS NOT NULL",
+                               [run]).fetchone()[0]
 
     def open(self, config: RunConfig, fresh: bool = False) -> int:
         """The unfinished run of this configuration to resume, or a new one."""
         return (None if fresh else self.unfinished(config)) or self.create(config)
 
     def done(self, run: int) -> dict[tuple[int, int], Decision]:
-        """Decisions already stored for run `run`, by (conversation row id, position)."""
+        """Decisions already stored for run `run`, by (conversation row id, position); failed turns are not done."""
         meta = self.get(run)
         return {(r["conversation_id"], r["position"]): decision_from_row(r, meta)
-                for r in self.db["predictions"].rows_where("run_id = ?", [run])}
+                for r in self.db["predictions"].rows_where("run_id = ? AND error IS NULL", [run])}
 
     def save(self, run: int, conversation: int, position: int, decision: Decision) -> None:
         """Store one prediction."""
@@ -105,7 +113,9 @@ class RunStore:
             "run_id": run, "conversation_id": conversation, "position": position,
             "label": decision.label, "previous": decision.previous, "event": decision.event.value,
             "valid": int(decision.valid), "latency": decision.latency, "raw": decision.raw,
-            "scores": json.dumps(decision.scores) if decision.scores is not None else None},
+            "scores": json.dumps(decision.scores) if decision.scores is not None else None,
+            "prompt_tokens": decision.prompt_tokens, "completion_tokens": decision.completion_tokens,
+            "retries": decision.retries, "constraint_path": decision.constraint, "error": decision.error},
             replace=True)
 
     def mark(self, run: int, status: str, **fields) -> None:
@@ -134,7 +144,8 @@ class RunStore:
                  "gold": gold[p["conversation_id"], p["position"]][0],
                  "gold_previous": gold[p["conversation_id"], p["position"]][1],
                  "label": p["label"], "event": p["event"], "valid": bool(p["valid"]),
-                 "latency": p["latency"], "raw": p["raw"]} for p in predictions]
+                 "latency": p["latency"], "raw": p["raw"], "prompt_tokens": p["prompt_tokens"],
+                 "completion_tokens": p["completion_tokens"], "error": p["error"]} for p in predictions]
 
     def export_json(self, runs: list[int]) -> str:
         """Runs with their configuration, metrics and every prediction, as JSON."""
@@ -158,21 +169,42 @@ class RunStore:
             self.db.execute("DELETE FROM runs WHERE id = ?", [run])
 
     def execute(self, config: RunConfig, router: Router, catalog: Catalog,
-                progress: Progress | None = None, fresh: bool = False) -> int:
+                progress: Progress | None = None, fresh: bool = False,
+                concurrency: int | None = None) -> int:
         """Run (or resume) `config` with `router`; store predictions and metrics; return the run id.
 
         `catalog` applies to conversations that have no catalog of their own and a dataset without one.
         """
         run = self.open(config, fresh)
+        self.resume(run, router, catalog, progress, concurrency)
+        return run
+
+    def resume(self, run: int, router: Router, catalog: Catalog, progress: Progress | None = None,
+               concurrency: int | None = None) -> None:
+        """Route the turns of run `run` not done yet (failed ones again), `concurrency` at once."""
+        config = self.config(run)
+        concurrency = concurrency or self.get(run)["concurrency"] or default_concurrency(config.backend)
         conversations = self.datasets.conversations(config.dataset)[: config.limit]
-        self.mark(run, "running", error=None, heartbeat_at=time.time())
+        self.mark(run, "running", error=None, heartbeat_at=time.time(), concurrency=concurrency)
         evaluation = Evaluation(router, self.datasets.catalog(config.dataset) or catalog,
-                                config.protocol, self.done(run), partial(self.save, run), progress)
+                                config.protocol, self.done(run), partial(self.save, run),
+                                partial(self.step, run, progress), concurrency)
         try:
             with Heartbeat(self.file, "runs", run, self.interval):
                 judged = evaluation.run(conversations)
         except BaseException as e:
             self.mark(run, "interrupted", error=f"{type(e).__name__}: {e}")
             raise
-        self.mark(run, "done", metrics=json.dumps(report(judged)), finished_at=now())
-        return run
+        self.mark(run, "done", finished_at=now(), routed=evaluation.total, total=evaluation.total,
+                  metrics=json.dumps(report(judged, self.failed(run), self.retries(run))))
+
+    def step(self, run: int, progress: Progress | None, done: int, total: int) -> None:
+        """Note a run's progress on its row (for other pages and users), then tell `progress`."""
+        self.db["runs"].update(run, {"routed": done, "total": total})
+        if progress:
+            progress(done, total)
+
+    def retries(self, run: int) -> int:
+        """Requests of run `run` that were tried again (rate limits, server errors)."""
+        return self.db.execute("SELECT coalesce(sum(retries), 0) FROM predictions WHERE run_id = ?",
+                               [run]).fetchone()[0]

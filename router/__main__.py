@@ -162,8 +162,10 @@ def progress_line(label: str):
 
 def cmd_eval(args) -> None:
     """Evaluate a model x strategy on a dataset (resuming an unfinished identical run)."""
+    from router.embedded import EMBEDDED
     from router.evaluation import RunConfig
     from router.metrics import text_table
+    from router.prices import load_prices, priced
     from router.services import RouterFactory
 
     datasets, runs = stores(args)
@@ -173,15 +175,20 @@ def cmd_eval(args) -> None:
                                                       args.adapter)
     catalog = task_store(args).catalog()
     try:
-        run = runs.execute(config, router, catalog, progress_line("routed turns"), fresh=args.fresh)
+        run = runs.execute(config, router, catalog, progress_line("routed turns"), fresh=args.fresh,
+                           concurrency=args.concurrency)
     except KeyboardInterrupt:
         raise RouterError("interrupted; the same command resumes the run where it stopped")
-    metrics = runs.get(run)["metrics"]
+    metrics = priced(runs.get(run)["metrics"], args.model or EMBEDDED,
+                     load_prices(Settings.from_env().prices_path))
     if args.json:
         print(json.dumps({"run": run, "config": config.__dict__, "metrics": metrics}, indent=2))
     else:
         print(f"run {run}: {config.title} on {args.dataset}")
         print(text_table([(config.title, metrics), ("copy baseline", metrics["baseline"])]))
+        if metrics["failed"]:
+            print(f"{metrics['failed']} turn(s) failed after {Settings.from_env().backend_tries} tries "
+                  "and are not scored; the same command routes them again")
 
 
 def cmd_datasets(args) -> None:
@@ -257,7 +264,10 @@ def add_eval_parsers(sub, strategies: list[str], backends: list[str]) -> None:
                     help="current task = the router's own previous decision (live use) "
                          "or the gold previous label")
     ev.add_argument("--limit", type=int, help="first N conversations only")
-    ev.add_argument("--fresh", action="store_true", help="start anew instead of resuming")
+    ev.add_argument("--fresh", action="store_true",
+                    help="start anew instead of resuming (or of routing failed turns again)")
+    ev.add_argument("--concurrency", type=int,
+                    help="turns routed at once (default 16 for served backends, 1 for local)")
     ev.add_argument("--json", action="store_true")
     ds = sub.add_parser("datasets", help="manage labelled datasets").add_subparsers(
         dest="action", required=True)

@@ -4,11 +4,13 @@ from contextlib import contextmanager
 
 from router.backends import register
 from router.backends.base import Backend, cut_at_stop
+from router.backends.retry import RETRIED_STATUSES, RetryPolicy, retry_after, retrying
 from router.backends.served import (chosen_label, label_schema, label_scores, prompt_text, redact,
                                     status_error, timeout_error)
 from router.errors import BackendError, BackendUnavailable, ConstraintUnsupported
 from router.prompting import Prompt
 from router.settings import Settings
+from router.usage import count_tokens, record_constraint
 
 SERVER = "the TGI server (ROUTER_TGI_URL)"
 TOP_TOKENS = 10
@@ -21,6 +23,18 @@ def http_status(error: Exception) -> int | None:
         if status is not None:
             return status
     return None
+
+
+def retryable(error: Exception) -> tuple[bool, float | None]:
+    """Whether a failed request is tried again (rate limit, server error, lost connection) and when."""
+    import httpx2
+    from huggingface_hub.errors import InferenceTimeoutError
+
+    if isinstance(error, InferenceTimeoutError):
+        return False, None  # a server too slow to answer gets no extra load
+    if http_status(error) is not None:
+        return http_status(error) in RETRIED_STATUSES, retry_after(error.response.headers)
+    return isinstance(error, (httpx2.TransportError, OSError)), None
 
 
 def alternative(token) -> tuple[str, float]:
@@ -41,6 +55,7 @@ class TGIBackend(Backend):
         self.model = model or "tgi"
         self.timeout = settings.backend_timeout
         self.token = settings.tgi_token
+        self.policy = RetryPolicy(tries=settings.backend_tries)
         self.client = InferenceClient(base_url=settings.tgi_url, api_key=self.token,
                                       timeout=self.timeout)
 
@@ -67,9 +82,9 @@ class TGIBackend(Backend):
         labels = [c.strip() for c in candidates]
         try:
             with self.failures():
-                out = self.client.text_generation(
+                out = retrying(lambda: self.client.text_generation(
                     prompt_text(prompt), max_new_tokens=24, details=True, top_n_tokens=TOP_TOKENS,
-                    grammar={"type": "json", "value": label_schema(labels)})
+                    grammar={"type": "json", "value": label_schema(labels)}), self.policy, retryable)
         except BackendError as e:
             if http_status(e.__cause__) in (400, 422):
                 raise ConstraintUnsupported(f"{SERVER} refused the grammar: {e}") from e
@@ -77,6 +92,8 @@ class TGIBackend(Backend):
         chosen = chosen_label(out.generated_text, labels)
         if chosen is None:
             raise ConstraintUnsupported(f"{SERVER} ignored the grammar of the labels")
+        count_tokens(len(out.details.prefill or []), out.details.generated_tokens)
+        record_constraint("grammar")
         tops = out.details.top_tokens or [[] for _ in out.details.tokens]
         tokens = [(t.text, t.logprob, dict(alternative(a) for a in top))
                   for t, top in zip(out.details.tokens, tops)]
@@ -86,8 +103,9 @@ class TGIBackend(Backend):
                  session: str | None = None) -> str:
         """Greedy answer, cut before the first stop string."""
         with self.failures():
-            text = self.client.text_generation(prompt_text(prompt), max_new_tokens=max_tokens,
-                                               stop=list(stop) or None)
+            text = retrying(lambda: self.client.text_generation(
+                prompt_text(prompt), max_new_tokens=max_tokens, stop=list(stop) or None),
+                self.policy, retryable)
         return cut_at_stop(text, stop)
 
     def chat(self, messages: list[dict], max_tokens: int) -> Iterator[str]:
