@@ -16,13 +16,18 @@ SERVER = "the TGI server (ROUTER_TGI_URL)"
 TOP_TOKENS = 10
 
 
+def http_response(error: Exception):
+    """The HTTP response behind a huggingface_hub error, if any."""
+    for e in (error, error.__cause__):
+        if getattr(getattr(e, "response", None), "status_code", None) is not None:
+            return e.response
+    return None
+
+
 def http_status(error: Exception) -> int | None:
     """The HTTP status behind a huggingface_hub error, if any."""
-    for e in (error, error.__cause__):
-        status = getattr(getattr(e, "response", None), "status_code", None)
-        if status is not None:
-            return status
-    return None
+    response = http_response(error)
+    return None if response is None else response.status_code
 
 
 def retryable(error: Exception) -> tuple[bool, float | None]:
@@ -32,8 +37,9 @@ def retryable(error: Exception) -> tuple[bool, float | None]:
 
     if isinstance(error, InferenceTimeoutError):
         return False, None  # a server too slow to answer gets no extra load
-    if http_status(error) is not None:
-        return http_status(error) in RETRIED_STATUSES, retry_after(error.response.headers)
+    response = http_response(error)
+    if response is not None:
+        return response.status_code in RETRIED_STATUSES, retry_after(response.headers)
     return isinstance(error, (httpx2.TransportError, OSError)), None
 
 
