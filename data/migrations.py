@@ -97,7 +97,8 @@ def m008_served_runs(db: sqlite_utils.Database) -> None:
     for column, kind in (("prompt_tokens", int), ("completion_tokens", int), ("retries", int),
                          ("constraint_path", str), ("error", str)):
         db["predictions"].add_column(column, kind)
-    for column, kind in (("concurrency", int), ("queued", int), ("routed", int), ("total", int)):
+    for column, kind in (("concurrency", int), ("queued", int), ("worker", str), ("routed", int),
+                         ("total", int)):
         db["runs"].add_column(column, kind)
 
 

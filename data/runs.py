@@ -75,13 +75,15 @@ class RunStore:
                WHERE ? IS NULL OR d.name = ? ORDER BY r.id DESC""", [dataset, dataset])]
         return [self.get(run) for run in ids]
 
-    def create(self, config: RunConfig) -> int:
-        """A new, empty run."""
+    def create(self, config: RunConfig, queued: bool = False, concurrency: int | None = None) -> int:
+        """A new, empty run: running in this process, or queued for the run queue (data.run_queue)."""
         return self.db["runs"].insert({
             "dataset_id": self.datasets.dataset_id(config.dataset), "backend": config.backend,
             "model": config.model, "adapter": config.adapter, "strategy": config.strategy,
-            "protocol": config.protocol, "max_conversations": config.limit, "status": "running",
-            "created_at": now(), "heartbeat_at": time.time()}).last_pk
+            "protocol": config.protocol, "max_conversations": config.limit,
+            "status": "queued" if queued else "running", "queued": int(queued),
+            "concurrency": concurrency, "created_at": now(),
+            "heartbeat_at": None if queued else time.time()}).last_pk
 
     def unfinished(self, config: RunConfig) -> int | None:
         """The latest run of exactly this configuration that stopped before finishing or has failed turns.

@@ -11,7 +11,9 @@ from data.samples import import_demo
 from data.sgd import SERVICES, import_sgd
 from router.backends import backend_names
 from router.comparison import breakdown, conversation_table, matrix, wrong_turns
+from router.embedded import EMBEDDED
 from router.evaluation import PROTOCOLS, RunConfig
+from router.prices import load_prices, priced
 from router.strategies import STRATEGIES
 from router.uploads import DATASET_TYPES, check_upload
 from ui.compare_figures import invalid_frame, label_heatmap, latency_boxes, point_heatmaps
@@ -21,6 +23,8 @@ from ui.services import Services
 from ui.tuned_models import tuned_model_picker
 
 RUN_HEADERS = ["id", "dataset", "config", "status", "turns", "turn_accuracy", "created_at"]
+QUEUE_HEADERS = ["id", "dataset", "config", "status", "routed", "failed", "turn_accuracy",
+                 "tokens/decision", "error"]
 
 
 def run_title(run: dict, services: Services) -> str:
@@ -33,6 +37,17 @@ def past_runs(services: Services, dataset: str | None) -> list[list]:
     return [[r["id"], r["dataset"], services.runs.config(r["id"]).title, r["status"],
              (r["metrics"] or {}).get("turns"), (r["metrics"] or {}).get("turn_accuracy"),
              r["created_at"]] for r in services.runs.listing(dataset)]
+
+
+def queued_runs(services: Services) -> list[list]:
+    """Rows of the run queue table: status, progress and, once done, the headline figures."""
+    rows = []
+    for r in services.queue.listing():
+        m = r["metrics"] or {}
+        rows.append([r["id"], r["dataset"], services.runs.config(r["id"]).title, r["status"],
+                     f"{r['routed'] or 0}/{r['total'] or '?'}", m.get("failed"), m.get("turn_accuracy"),
+                     m.get("tokens", {}).get("per_decision"), r["error"] or ""])
+    return rows
 
 
 def configs(dataset: str, models: str, backend: str, adapter: str, strategies: list[str],
@@ -54,6 +69,7 @@ def write_file(prefix: str, name: str, text: str) -> str:
 def create_compare_tab(services: Services):
     """Build the Compare tab and bind its events."""
     datasets, runs = services.datasets, services.runs
+    services.queue.start()
 
     def dataset_choice(selected: str | None = None):
         names = datasets.names()
@@ -111,9 +127,22 @@ def create_compare_tab(services: Services):
         return run_choice(dataset, done)
 
     @shown
+    def enqueue(dataset, models, backend, adapter, strategies, protocol, limit, concurrency):
+        if not dataset:
+            raise gr.Error("Choose or import a dataset first.")
+        if not strategies:
+            raise gr.Error("Choose at least one strategy.")
+        queued = [services.queue.submit(c, int(concurrency) if concurrency else None)
+                  for c in configs(dataset, models, backend, adapter, strategies, protocol, limit)]
+        gr.Info(f"Queued {len(queued)} run(s); they go on while the page is closed.")
+        return queued_runs(services)
+
+    @shown
     def show(run_ids, only_disagreements):
         chosen = done_runs(run_ids)
-        titled = [(run_title(r, services), r["metrics"]) for r in chosen]
+        prices = load_prices(services.settings.prices_path)
+        titled = [(run_title(r, services), priced(r["metrics"], r["model"] or EMBEDDED, prices))
+                  for r in chosen]
         headers, rows = matrix(titled)
         labels = {title: runs.labels(r["id"]) for (title, _), r in zip(titled, chosen)}
         wrong = wrong_turns(drilled(labels), labels, only_disagreements)
@@ -202,10 +231,19 @@ def create_compare_tab(services: Services):
                                      "gold: the gold previous label")
             limit = gr.Number(label="Conversations (0 = all)", value=0, precision=0)
             launch_btn = gr.Button("Launch", variant="primary")
+        with gr.Accordion("Run queue: runs that go on in the background, for every user", open=True):
+            with gr.Row():
+                concurrency = gr.Number(label="Turns at once (0 = 16 served, 1 local)", value=0,
+                                        precision=0)
+                queue_btn = gr.Button("Queue")
+            queue_table = gr.Dataframe(headers=QUEUE_HEADERS, interactive=False, wrap=True,
+                                       elem_id="run-queue")
+            queue_timer = gr.Timer(2.0)
         with gr.Row():
             run_pick = gr.Dropdown(label="Runs to compare", multiselect=True, choices=[], scale=4)
             show_btn = gr.Button("Show", scale=1)
-        matrix_table = gr.Dataframe(label="Metrics (★ best of each column; copy baseline last)",
+        matrix_table = gr.Dataframe(label="Metrics (★ best of each column; copy baseline last; "
+                                          "cost per 1,000 decisions from ROUTER_PRICES)",
                                     interactive=False, wrap=True)
         with gr.Accordion("Per data source and event type", open=False):
             sources_table = gr.Dataframe(interactive=False, wrap=True)
@@ -243,6 +281,10 @@ def create_compare_tab(services: Services):
     launch_btn.click(launch, [dataset, models, backend, adapter, strategies, protocol, limit],
                      [run_pick, runs_table], api_name="launch").then(
         show, [run_pick, only], views)
+    queue_btn.click(enqueue, [dataset, models, backend, adapter, strategies, protocol, limit, concurrency],
+                    queue_table, api_name="queue_runs")
+    queue_timer.tick(lambda: queued_runs(services), None, queue_table, show_progress="hidden")
+    Context.root_block.load(lambda: queued_runs(services), None, queue_table)
     show_btn.click(show, [run_pick, only], views, api_name="show_runs")
     only.change(show, [run_pick, only], views)
     label_run.change(show_labels, [run_pick, label_run], labels_plot)

@@ -7,6 +7,7 @@ from data.datasets import DatasetStore
 from data.db import DatabaseFile
 from data.jobs import JobStore
 from data.models import ModelStore
+from data.run_queue import RunQueue
 from data.runner import Runner
 from data.runs import RunStore
 from data.tasks import TaskStore
@@ -29,6 +30,7 @@ class Services:
     jobs: JobStore
     models: ModelStore
     runner: Runner
+    queue: RunQueue
 
     @classmethod
     def build(cls, settings: Settings) -> "Services":
@@ -38,9 +40,9 @@ class Services:
         jobs, models = JobStore(file), ModelStore(file)
         if settings.default_adapter:
             models.register(default_name(settings), EMBEDDED, settings.default_adapter)
-        return cls(settings, file, tasks, datasets, RunStore(file, datasets),
-                   AnnotationStore(file, datasets, tasks), RouterFactory(settings),
-                   jobs, models, Runner(jobs, settings))
+        runs, routers = RunStore(file, datasets), RouterFactory(settings)
+        return cls(settings, file, tasks, datasets, runs, AnnotationStore(file, datasets, tasks), routers,
+                   jobs, models, Runner(jobs, settings), RunQueue(runs, routers, tasks.catalog))
 
 
 def default_name(settings: Settings) -> str | None:
