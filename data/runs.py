@@ -16,6 +16,7 @@ from router.events import Event
 from router.metrics import report
 from router.routing import Router
 
+PROGRESS_EVERY_S = 0.5
 STOPPED = "the process running it stopped without finishing (app killed? out of memory?)"
 
 
@@ -47,6 +48,7 @@ class RunStore:
                  stale_after: float = STALE_S):
         self.file, self.datasets = file, datasets
         self.interval, self.stale_after = interval, stale_after
+        self.noted: dict[int, float] = {}  # run -> when its progress was last written
 
     @property
     def db(self):
@@ -201,8 +203,10 @@ class RunStore:
                   metrics=json.dumps(report(judged, self.failed(run), self.retries(run))))
 
     def step(self, run: int, progress: Progress | None, done: int, total: int) -> None:
-        """Note a run's progress on its row (for other pages and users), then tell `progress`."""
-        self.db["runs"].update(run, {"routed": done, "total": total})
+        """Note a run's progress on its row (for other pages and users, twice a second), then tell `progress`."""
+        if done == total or time.time() - self.noted.get(run, 0.0) > PROGRESS_EVERY_S:
+            self.db["runs"].update(run, {"routed": done, "total": total})
+            self.noted[run] = time.time()
         if progress:
             progress(done, total)
 
