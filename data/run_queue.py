@@ -52,8 +52,16 @@ class RunQueue:
         return self.runs.db
 
     def submit(self, config: RunConfig, concurrency: int | None = None) -> int:
-        """Queue a run of `config`; the worker starts it when the runs before it are done."""
-        run = self.runs.create(config, queued=True, concurrency=concurrency)
+        """Queue a run of `config`; the worker starts it when the runs before it are done.
+
+        An identical queued run that was interrupted or has failed turns is queued again instead:
+        only its turns left (and failed) are routed.
+        """
+        run = self.runs.unfinished(config, queued=True)
+        if run is None:
+            run = self.runs.create(config, queued=True, concurrency=concurrency)
+        else:
+            self.runs.mark(run, "queued", error=None, concurrency=concurrency)
         self.wake.set()
         return run
 

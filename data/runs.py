@@ -87,14 +87,15 @@ class RunStore:
             "concurrency": concurrency, "created_at": now(),
             "heartbeat_at": None if queued else time.time()}).last_pk
 
-    def unfinished(self, config: RunConfig) -> int | None:
+    def unfinished(self, config: RunConfig, queued: bool = False) -> int | None:
         """The latest run of exactly this configuration that stopped before finishing or has failed turns.
 
-        A run still beating belongs to a live process, a queued one to the queue: both are left alone.
+        A run still beating belongs to a live process and is left to it; `queued` picks among the
+        runs of the run queue (data.run_queue) instead of those run in a process of their own.
         """
         return next((r["id"] for r in self.listing(config.dataset)
                      if (r["status"] == "interrupted" or (r["status"] == "done" and self.failed(r["id"])))
-                     and not r["queued"] and self.config(r["id"]) == config), None)
+                     and bool(r["queued"]) == queued and self.config(r["id"]) == config), None)
 
     def failed(self, run: int) -> int:
         """How many turns of run `run` failed (no answer after the retries)."""

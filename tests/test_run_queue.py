@@ -16,14 +16,15 @@ from router.evaluation import RunConfig
 from router.services import RouterFactory
 from router.settings import Settings
 from tests.conftest import app_process
-from tests.routing_standin import BusyServer
+from tests.routing_standin import BusyServer, routing_reply
+from tests.standin import StandIn
 from tests.test_served_eval import CATALOG, asked, conversations
 
 
-def queue_on(settings, url: str) -> RunQueue:
+def queue_on(settings, url: str, **env) -> RunQueue:
     file = DatabaseFile(settings.db_path)
     datasets = DatasetStore(file)
-    routers = RouterFactory(Settings.from_env({**os.environ, "ROUTER_OPENAI_BASE_URL": url}))
+    routers = RouterFactory(Settings.from_env({**os.environ, "ROUTER_OPENAI_BASE_URL": url, **env}))
     return RunQueue(RunStore(file, datasets), routers, lambda: CATALOG)
 
 
@@ -62,6 +63,25 @@ def test_a_run_that_cannot_start_is_left_interrupted_with_its_error(settings):
     row = queue.runs.get(run)
     assert row["status"] == "interrupted" and "needs a model name" in row["error"]
     assert not queue.step(), "it is not claimed again and again"
+
+
+def test_queueing_a_run_with_failed_turns_again_routes_only_those(settings):
+    broken = {(0, 1)}
+
+    def answer(method, path, body):
+        return (500, {"error": {"message": "crashed"}}) if asked(body) in broken else (200, routing_reply(body))
+
+    with StandIn(answer) as server:
+        queue = queue_on(settings, server.url, ROUTER_BACKEND_TRIES="1")
+        queue.runs.datasets.add("few", conversations(2, 2), source="test", catalog=CATALOG)
+        config = RunConfig("few", "constrained", "openai", "standin", protocol="gold")
+        run = queue.submit(config)
+        assert queue.step() and queue.runs.get(run)["metrics"]["failed"] == 1
+        broken.clear()
+        assert queue.submit(config) == run and queue.runs.get(run)["status"] == "queued"
+        assert queue.step()
+        assert [asked(b) for _, _, b, _ in server.requests[4:]] == [(0, 1)]
+    assert queue.runs.get(run)["metrics"]["failed"] == 0 and queue.runs.get(run)["metrics"]["turns"] == 4
 
 
 def test_worker_alive_knows_dead_processes():
