@@ -222,3 +222,20 @@ def test_constrained_falls_back_from_json_schema_to_json_object_and_remembers():
     kinds = [body.get("response_format", {}).get("type") for _, _, body, _ in server.requests]
     assert kinds == ["json_schema", "json_object", "json_object"], "remembered per server and model"
     assert first.constraint == second.constraint == "json_object" and first.valid and first.raw is None
+
+
+def test_the_metric_matrix_shows_failed_turns_tokens_and_cost_beside_latency():
+    from router.comparison import matrix
+    from router.metrics import Judged, report
+
+    turns = [Judged("c", 0, "s", "meeting_minutes", None, "meeting_minutes", prompt_tokens=100,
+                    completion_tokens=10)]
+    cheap = priced(report(turns, failed=2), "a", {"a": Price(1.0, 2.0)})
+    unpriced = report(turns)
+    headers, rows = matrix([("a", cheap), ("b", unpriced)])
+    column = {h: k for k, h in enumerate(headers)}
+    assert headers.index("cost_1k") > headers.index("p95_s") and "tokens" in headers
+    assert rows[0][column["failed"]] == "2" and rows[1][column["failed"]] == "0 ★"
+    assert rows[0][column["tokens"]] == rows[1][column["tokens"]] == "110.000 ★"  # a tie marks both
+    assert rows[0][column["cost_1k"]] == f"{1000 * (100 * 1.0 + 10 * 2.0) / 1e6:.3f} ★"
+    assert rows[1][column["cost_1k"]] == "-"
