@@ -104,14 +104,19 @@ class Evaluation:
         self.count = sum(1 for c in conversations for k, _, _ in cases(c) if (key(c), k) in self.done)
         units = self.units(conversations)
         results = [unit() for unit in units] if self.concurrency == 1 else self.parallel(units)
-        if self.protocol == "gold":
+        if self.by_turn:
             for conv in conversations:
                 self.router.backend.forget(conv.id)
         return [j for result in results for j in result]
 
+    @property
+    def by_turn(self) -> bool:
+        """Whether single turns go in parallel (gold protocol, more than one at once)."""
+        return self.protocol == "gold" and self.concurrency > 1
+
     def units(self, conversations: list[Conversation]) -> list[Callable[[], list[Judged]]]:
-        """The independent pieces of work: conversations (free, or gold one at a time) or turns (gold)."""
-        if self.protocol == "free" or self.concurrency == 1:
+        """The independent pieces of work: single turns when `by_turn`, else whole conversations."""
+        if not self.by_turn:
             return [partial(self.conversation, c) for c in conversations]
         return [partial(self.turn, c, position, gold, previous)
                 for c in conversations for position, gold, previous in cases(c)]
@@ -139,8 +144,7 @@ class Evaluation:
                 current = decision.label
                 out += [] if decision.failed else [judged(conv, position, gold, previous, decision)]
         finally:
-            if self.protocol == "free" or self.concurrency == 1:
-                self.router.backend.forget(conv.id)
+            self.router.backend.forget(conv.id)
         return out
 
     def turn(self, conv: Conversation, position: int, gold: str | None,
