@@ -134,9 +134,9 @@ class RunStore:
                WHERE p.run_id = ? ORDER BY p.conversation_id, p.position""", [run])]
 
     def labels(self, run: int) -> dict[tuple[int, int], str | None]:
-        """Predicted label of each routed turn of run `run`, by (conversation row id, position)."""
+        """Predicted label of each routed turn of run `run` (failed ones left out), by (conversation row id, position)."""
         return {(r["conversation_id"], r["position"]): r["label"]
-                for r in self.db["predictions"].rows_where("run_id = ?", [run],
+                for r in self.db["predictions"].rows_where("run_id = ? AND error IS NULL", [run],
                                                            select="conversation_id, position, label")}
 
     def turns(self, run: int) -> list[dict]:
