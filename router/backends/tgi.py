@@ -83,14 +83,22 @@ class TGIBackend(Backend):
         except (httpx2.TransportError, OSError) as e:
             raise BackendUnavailable(f"{SERVER} cannot be reached; is it running?") from e
 
+    def generation(self, prompt: Prompt, **parameters):
+        """/generate with token details (counted: prompt tokens from prefill, generated tokens), retried."""
+        with self.failures():
+            out = retrying(lambda: self.client.text_generation(
+                prompt_text(prompt), details=True, decoder_input_details=True, **parameters),
+                self.policy, retryable)
+        if out.details is not None:
+            count_tokens(len(out.details.prefill or []), out.details.generated_tokens)
+        return out
+
     def score(self, prompt: Prompt, candidates: list[str], session: str | None = None) -> list[float]:
         """Generate {"task": label} under a JSON grammar; scores from the tokens' log-probabilities."""
         labels = [c.strip() for c in candidates]
         try:
-            with self.failures():
-                out = retrying(lambda: self.client.text_generation(
-                    prompt_text(prompt), max_new_tokens=24, details=True, top_n_tokens=TOP_TOKENS,
-                    grammar={"type": "json", "value": label_schema(labels)}), self.policy, retryable)
+            out = self.generation(prompt, max_new_tokens=24, top_n_tokens=TOP_TOKENS,
+                                  grammar={"type": "json", "value": label_schema(labels)})
         except BackendError as e:
             if http_status(e.__cause__) in (400, 422):
                 raise ConstraintUnsupported(f"{SERVER} refused the grammar: {e}") from e
@@ -98,7 +106,6 @@ class TGIBackend(Backend):
         chosen = chosen_label(out.generated_text, labels)
         if chosen is None:
             raise ConstraintUnsupported(f"{SERVER} ignored the grammar of the labels")
-        count_tokens(len(out.details.prefill or []), out.details.generated_tokens)
         record_constraint("grammar")
         tops = out.details.top_tokens or [[] for _ in out.details.tokens]
         tokens = [(t.text, t.logprob, dict(alternative(a) for a in top))
@@ -108,11 +115,8 @@ class TGIBackend(Backend):
     def generate(self, prompt: Prompt, max_tokens: int, stop: tuple[str, ...] = (),
                  session: str | None = None) -> str:
         """Greedy answer, cut before the first stop string."""
-        with self.failures():
-            text = retrying(lambda: self.client.text_generation(
-                prompt_text(prompt), max_new_tokens=max_tokens, stop=list(stop) or None),
-                self.policy, retryable)
-        return cut_at_stop(text, stop)
+        out = self.generation(prompt, max_new_tokens=max_tokens, stop=list(stop) or None)
+        return cut_at_stop(out.generated_text, stop)
 
     def chat(self, messages: list[dict], max_tokens: int) -> Iterator[str]:
         """Stream the reply through TGI's Messages API."""
