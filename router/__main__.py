@@ -164,7 +164,6 @@ def cmd_eval(args) -> None:
     """Evaluate a model x strategy on a dataset (resuming an unfinished identical run)."""
     from router.embedded import EMBEDDED
     from router.evaluation import RunConfig
-    from router.metrics import text_table
     from router.prices import load_prices, priced
     from router.services import RouterFactory
 
@@ -184,11 +183,20 @@ def cmd_eval(args) -> None:
     if args.json:
         print(json.dumps({"run": run, "config": config.__dict__, "metrics": metrics}, indent=2))
     else:
-        print(f"run {run}: {config.title} on {args.dataset}")
-        print(text_table([(config.title, metrics), ("copy baseline", metrics["baseline"])]))
-        if metrics["failed"]:
-            print(f"{metrics['failed']} turn(s) failed after {Settings.from_env().backend_tries} tries "
-                  "and are not scored; the same command routes them again")
+        print_eval(run, config, metrics)
+
+
+def print_eval(run: int, config, metrics: dict) -> None:
+    """A run's metrics beside the copy baseline, then its retries and failed turns."""
+    from router.metrics import text_table
+
+    print(f"run {run}: {config.title} on {config.dataset}")
+    print(text_table([(config.title, metrics), ("copy baseline", metrics["baseline"])]))
+    if metrics["retries"]:
+        print(f"{metrics['retries']} request(s) tried again (rate limits, server errors)")
+    if metrics["failed"]:
+        print(f"{metrics['failed']} turn(s) failed after {Settings.from_env().backend_tries} tries "
+              "and are not scored; the same command routes them again")
 
 
 def cmd_datasets(args) -> None:

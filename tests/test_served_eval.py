@@ -239,3 +239,28 @@ def test_the_metric_matrix_shows_failed_turns_tokens_and_cost_beside_latency():
     assert rows[0][column["tokens"]] == rows[1][column["tokens"]] == "110.000 ★"  # a tie marks both
     assert rows[0][column["cost_1k"]] == f"{1000 * (100 * 1.0 + 10 * 2.0) / 1e6:.3f} ★"
     assert rows[1][column["cost_1k"]] == "-"
+
+
+def test_cli_eval_says_how_many_requests_were_retried_and_turns_failed(stores, settings, monkeypatch,
+                                                                         capsys):
+    from router.__main__ import main
+
+    datasets, _ = stores
+    datasets.add("cli", conversations(2, 2), source="test", catalog=CATALOG)
+    calls = []
+
+    def answer(method, path, body):
+        calls.append(asked(body))
+        if asked(body) == (1, 1):
+            return 500, {"error": {"message": "crashed"}}
+        if calls.count(asked(body)) == 1 and asked(body) == (0, 0):
+            return 429, {"error": {"message": "slow down"}}, {"Retry-After": "0"}
+        return 200, routing_reply(body)
+
+    with StandIn(answer) as server:
+        for name, value in env_for(server.url, ROUTER_BACKEND_TRIES="2").items():
+            monkeypatch.setenv(name, value)
+        assert main(["--db", str(settings.db_path), "eval", "--dataset", "cli", "--backend", "openai",
+                     "--model", "standin", "--concurrency", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "2 request(s) tried again" in out and "1 turn(s) failed after 2 tries" in out
