@@ -162,23 +162,37 @@ def generate(services: Services, args) -> None:
 
 def evaluate(services: Services, args) -> None:
     """Evaluate a model x strategy on a dataset (resuming an unfinished identical run)."""
+    from router.embedded import EMBEDDED
     from router.evaluation import RunConfig
-    from router.metrics import text_table
+    from router.prices import load_prices, priced
 
     config = RunConfig(args.dataset, args.strategy, args.backend, args.model, args.adapter, args.protocol,
                        args.limit)
     router = services.routers.router(args.strategy, args.backend, args.model, args.adapter)
     try:
         run = services.runs.execute(config, router, services.tasks.catalog(), progress_line("routed turns"),
-                                    fresh=args.fresh)
+                                    fresh=args.fresh, concurrency=args.concurrency)
     except KeyboardInterrupt:
         raise RouterError("interrupted; the same command resumes the run where it stopped") from None
-    metrics = services.runs.get(run)["metrics"]
+    metrics = priced(services.runs.get(run)["metrics"], args.model or EMBEDDED,
+                     load_prices(services.settings.prices_path))
     if args.json:
         print(json.dumps({"run": run, "config": config.__dict__, "metrics": metrics}, indent=2))
     else:
-        print(f"run {run}: {config.title} on {args.dataset}")
-        print(text_table([(config.title, metrics), ("copy baseline", metrics["baseline"])]))
+        print_eval(run, config, metrics, services.settings.backend_tries)
+
+
+def print_eval(run: int, config, metrics: dict, tries: int) -> None:
+    """A run's metrics beside the copy baseline, then its retries and failed turns."""
+    from router.metrics import text_table
+
+    print(f"run {run}: {config.title} on {config.dataset}")
+    print(text_table([(config.title, metrics), ("copy baseline", metrics["baseline"])]))
+    if metrics["retries"]:
+        print(f"{metrics['retries']} request(s) tried again (rate limits, server errors)")
+    if metrics["failed"]:
+        print(f"{metrics['failed']} turn(s) failed after {tries} tries and are not scored; "
+              "the same command routes them again")
 
 
 def datasets_list(services: Services, args) -> None:
@@ -310,7 +324,10 @@ def add_model_parsers(sub) -> None:
     ev.add_argument("--protocol", choices=list(PROTOCOLS), default="free",
                     help="current task = the router's own previous decision (live use) or the gold previous label")
     ev.add_argument("--limit", type=int, help="first N conversations only")
-    ev.add_argument("--fresh", action="store_true", help="start anew instead of resuming")
+    ev.add_argument("--fresh", action="store_true",
+                    help="start anew instead of resuming (or of routing failed turns again)")
+    ev.add_argument("--concurrency", type=int,
+                    help="turns routed at once (default 16 for served backends, 1 for local)")
     ev.add_argument("--json", action="store_true")
     for parser in (rt, gen, ev):
         model_options(parser)

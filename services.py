@@ -1,4 +1,4 @@
-"""What the app and the command line share: settings, the database, the stores, the routers, the job runner.
+"""What the app and the command line share: settings, database, stores, routers, job runner, run queue.
 
 Built once per process (app.py, cli.py). Each part is made on first use, so that a command pays only
 for what it touches: `tasks list` opens the database and imports no model code.
@@ -86,6 +86,13 @@ class Services:
         from data.runner import Runner
 
         return Runner(self.jobs, self.settings)
+
+    @cached_property
+    def queue(self):
+        """The evaluation run queue's worker (runs in the background, resumed after a restart)."""
+        from data.run_queue import RunQueue
+
+        return RunQueue(self.runs, self.routers, self.tasks.catalog)
 
 
 def default_name(settings: Settings) -> str | None:

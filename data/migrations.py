@@ -104,3 +104,14 @@ def m007_heartbeats(db: sqlite_utils.Database) -> None:
     """Runs and jobs carry the last heartbeat of their worker (seconds since the epoch)."""
     for table in ("runs", "jobs"):
         db[table].add_column("heartbeat_at", float)
+
+
+@migration
+def m008_served_runs(db: sqlite_utils.Database) -> None:
+    """Predictions keep tokens, retries, constraint path and failures; runs can wait in a queue."""
+    for column, kind in (("prompt_tokens", int), ("completion_tokens", int), ("retries", int),
+                         ("constraint_path", str), ("error", str)):
+        db["predictions"].add_column(column, kind)
+    for column, kind in (("concurrency", int), ("queued", int), ("worker", str), ("routed", int),
+                         ("total", int)):
+        db["runs"].add_column(column, kind)

@@ -18,7 +18,7 @@ KILLED = "the process ended without finishing (killed? out of memory?)"
 
 
 def pid_alive(pid: int | None) -> bool:
-    """Whether process `pid` runs (not a zombie) and is a `router train` command."""
+    """Whether process `pid` runs (not a zombie) and is a `cli.py train` command."""
     if not pid:
         return False
     try:
@@ -27,7 +27,7 @@ def pid_alive(pid: int | None) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ProcessLookupError):
         return False
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z" and b"router" in cmdline and b"train" in cmdline
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z" and b"cli.py" in cmdline and b"train" in cmdline
 
 
 def tail(path: Path, lines: int = LOG_TAIL) -> str:

@@ -22,6 +22,8 @@ class Judged:
     predicted: str | None
     valid: bool = True
     latency: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
     @property
     def gold_event(self) -> Event:
@@ -72,6 +74,13 @@ def latency(turns: list[Judged]) -> dict:
             "mean": float(values.mean()), "max": float(values.max())}
 
 
+def tokens(turns: list[Judged]) -> dict:
+    """Mean prompt, completion and total tokens per decision."""
+    prompt = float(np.mean([t.prompt_tokens for t in turns])) if turns else 0.0
+    completion = float(np.mean([t.completion_tokens for t in turns])) if turns else 0.0
+    return {"prompt": prompt, "completion": completion, "per_decision": prompt + completion}
+
+
 def label_confusion(turns: list[Judged]) -> tuple[list[str], list[list[int]]]:
     """Labels (none first, then sorted) and the gold x predicted confusion matrix."""
     gold, guess = [name(t.gold) for t in turns], [name(t.predicted) for t in turns]
@@ -106,6 +115,7 @@ def summarize(turns: list[Judged]) -> dict:
             "points": {e.value: point(turns, e) for e in MEASURED},
             "none": {"precision": none["precision"], "recall": none["recall"]},
             "latency": latency(turns),
+            "tokens": tokens(turns),
             "labels": labels,
             "label_confusion": matrix,
             "by_event": by_event(turns)}
@@ -125,12 +135,13 @@ def copy_baseline(turns: list[Judged]) -> list[Judged]:
             for t in turns]
 
 
-def report(turns: list[Judged]) -> dict:
-    """Metrics of a run with the copy baseline's metrics under `baseline`."""
-    return {**metrics(turns), "baseline": metrics(copy_baseline(turns))}
+def report(turns: list[Judged], failed: int = 0, retries: int = 0) -> dict:
+    """Metrics of a run with the copy baseline's under `baseline`, its failed turns and retried requests."""
+    return {**metrics(turns), "failed": failed, "retries": retries,
+            "baseline": metrics(copy_baseline(turns))}
 
 
-LOWER_IS_BETTER = ("invalid", "p50_s", "p95_s", "mean_s", "max_s")
+LOWER_IS_BETTER = ("invalid", "failed", "p50_s", "p95_s", "mean_s", "max_s", "tokens", "cost_1k")
 
 
 def row(m: dict) -> dict:
@@ -146,7 +157,9 @@ def row(m: dict) -> dict:
             "end_r": p["end"]["recall"],
             "none_p": m["none"]["precision"], "none_r": m["none"]["recall"],
             "invalid": m["invalid"], "p50_s": m["latency"]["p50"], "p95_s": m["latency"]["p95"],
-            "mean_s": m["latency"]["mean"], "max_s": m["latency"]["max"]}
+            "mean_s": m["latency"]["mean"], "max_s": m["latency"]["max"],
+            "failed": m.get("failed", 0), "tokens": m.get("tokens", {}).get("per_decision", 0.0),
+            "cost_1k": m.get("cost_per_1k")}
 
 
 def text_table(runs: list[tuple[str, dict]]) -> str:
@@ -154,5 +167,5 @@ def text_table(runs: list[tuple[str, dict]]) -> str:
     from tabulate import tabulate
 
     flat = [row(m) for _, m in runs]
-    return tabulate([[metric, *(f[metric] for f in flat)] for metric in flat[0]],
+    return tabulate([[metric, *("-" if f[metric] is None else f[metric] for f in flat)] for metric in flat[0]],
                     headers=["metric", *(title for title, _ in runs)], floatfmt=".3f")

@@ -73,7 +73,8 @@ def test_interrupted_run_resumes_without_redoing_turns(stores, backend, settings
     turns = runs.turns(run)
     assert all(t["label"] is None or t["label"] in catalog for t in turns)
     judged = [Judged(t["conversation"], t["position"], "demo", t["gold"], t["gold_previous"],
-                     t["label"], t["valid"], t["latency"]) for t in turns]
+                     t["label"], t["valid"], t["latency"], t["prompt_tokens"], t["completion_tokens"])
+              for t in turns]
     assert stored["metrics"] == json.loads(json.dumps(report(judged)))   # reloaded = recomputed
     assert stored["metrics"]["turns"] == total and "baseline" in stored["metrics"]
     assert runs.unfinished(config) is None

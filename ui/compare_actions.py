@@ -9,7 +9,9 @@ from data.runs import config_of
 from data.samples import import_demo
 from data.sgd import import_sgd
 from router.comparison import breakdown, conversation_table, matrix, wrong_turns
+from router.embedded import EMBEDDED
 from router.evaluation import Progress, RunConfig
+from router.prices import load_prices, priced
 from router.uploads import DATASET_TYPES, check_upload
 from services import Services
 from ui.compare_figures import invalid_frame, label_heatmap, latency_boxes, point_heatmaps
@@ -18,6 +20,8 @@ from ui.escaping import safe
 from ui.files import write_file
 
 RUN_HEADERS = ["id", "dataset", "config", "status", "turns", "turn_accuracy", "created_at"]
+QUEUE_HEADERS = ["id", "dataset", "config", "status", "routed", "failed", "turn_accuracy",
+                 "tokens/decision", "error"]
 
 
 @dataclass
@@ -114,6 +118,30 @@ def launch(services: Services, dataset: str | None, models: str, backend: str, a
     return done
 
 
+def queued_runs(services: Services) -> list[list]:
+    """Rows of the run queue table: status, progress and, once done, the headline figures."""
+    rows = []
+    for r in services.queue.listing():
+        m = r["metrics"] or {}
+        rows.append([r["id"], r["dataset"], config_of(r).title, r["status"],
+                     f"{r['routed'] or 0}/{r['total'] or '?'}", m.get("failed"), m.get("turn_accuracy"),
+                     m.get("tokens", {}).get("per_decision"), r["error"] or ""])
+    return rows
+
+
+def enqueue(services: Services, dataset: str | None, models: str, backend: str, adapter: str,
+            strategies: list[str] | None, protocol: str, limit: float | None,
+            concurrency: float | None) -> str:
+    """Queue every model x strategy asked for on `dataset` for the background worker; what was done."""
+    if not dataset:
+        raise Refused("Choose or import a dataset first.", "dataset")
+    if not strategies:
+        raise Refused("Choose at least one strategy.", "strategies")
+    queued = [services.queue.submit(c, int(concurrency) if concurrency else None)
+              for c in configs(dataset, models, backend, adapter, strategies, protocol, limit)]
+    return f"Queued {len(queued)} run(s); they go on while the page is closed."
+
+
 def finished(services: Services, run_ids: list[int] | None) -> list[dict]:
     """The runs among `run_ids` that have metrics, in that order."""
     chosen = services.runs.many(list(run_ids or []))
@@ -133,7 +161,8 @@ def drilled(services: Services, labels: dict) -> list:
 def compare(services: Services, run_ids: list[int] | None, only_disagreements: bool) -> Comparison:
     """The metric matrix, figures and drill-down of the finished runs among `run_ids`."""
     runs = finished(services, run_ids)
-    titled = [(run_title(r), r["metrics"]) for r in runs]
+    prices = load_prices(services.settings.prices_path)
+    titled = [(run_title(r), priced(r["metrics"], r["model"] or EMBEDDED, prices)) for r in runs]
     headers, rows = matrix(titled)
     labels = predicted(services, runs)
     wrong = wrong_turns(drilled(services, labels), labels, only_disagreements)

@@ -10,7 +10,7 @@ from router.evaluation import PROTOCOLS
 from router.strategies import STRATEGIES
 from services import Services
 from ui import compare_actions as act
-from ui.compare_actions import RUN_HEADERS, ComparePage
+from ui.compare_actions import QUEUE_HEADERS, RUN_HEADERS, ComparePage
 from ui.errors import shown
 from ui.wiring import Loader, bound
 from ui.tuned_models import tuned_model_picker
@@ -66,6 +66,13 @@ def launch(services: Services, dataset, models, backend, adapter, strategies, pr
 
 
 @shown
+def enqueue(services: Services, dataset, models, backend, adapter, strategies, protocol, limit, concurrency):
+    """Queue the configurations asked for; the queue's rows."""
+    gr.Info(act.enqueue(services, dataset, models, backend, adapter, strategies, protocol, limit, concurrency))
+    return act.queued_runs(services)
+
+
+@shown
 def show(services: Services, run_ids, only_disagreements):
     """Compare the chosen runs; they become the page's shown runs."""
     c = act.compare(services, run_ids, only_disagreements)
@@ -101,7 +108,12 @@ def create_compare_tab(services: Services) -> list[Loader]:
     imports.sgd_btn.click(bound(sgd, services), imports.sgd_inputs, dataset, api_name="import_sgd")
     imports.demo_btn.click(bound(demo, services), imports.demo_name, dataset, api_name="import_demo")
     bind_runs(services, dataset, asked, shown_runs, page)
-    return [Loader(choose_dataset, [dataset])]
+    queue = bound(act.queued_runs, services)
+    asked.queue_btn.click(bound(enqueue, services), [dataset, *asked.inputs, asked.concurrency],
+                          asked.queue_table, api_name="queue_runs")
+    asked.queue_timer.tick(queue, None, asked.queue_table, show_progress="hidden")
+    services.queue.start()
+    return [Loader(choose_dataset, [dataset]), Loader(queue, [asked.queue_table])]
 
 
 def bind_runs(services: Services, dataset, asked: SimpleNamespace, runs: SimpleNamespace, page) -> None:
@@ -165,17 +177,24 @@ def launch_panel(services: Services) -> SimpleNamespace:
                                  "gold: the gold previous label")
         limit = gr.Number(label="Conversations (0 = all)", value=0, precision=0)
         launch_btn = gr.Button("Launch", variant="primary")
+    with gr.Accordion("Run queue: runs that go on in the background, for every user", open=True):
+        with gr.Row():
+            concurrency = gr.Number(label="Turns at once (0 = 16 served, 1 local)", value=0, precision=0)
+            queue_btn = gr.Button("Queue")
+        queue_table = gr.Dataframe(headers=QUEUE_HEADERS, interactive=False, wrap=True, elem_id="run-queue")
+        queue_timer = gr.Timer(2.0)
     with gr.Row():
         run_pick = gr.Dropdown(label="Runs to compare", multiselect=True, choices=[], scale=4)
         show_btn = gr.Button("Show", scale=1)
     return SimpleNamespace(inputs=[models, backend, adapter, strategies, protocol, limit],
-                           launch_btn=launch_btn, run_pick=run_pick, show_btn=show_btn)
+                           launch_btn=launch_btn, run_pick=run_pick, show_btn=show_btn, concurrency=concurrency,
+                           queue_btn=queue_btn, queue_table=queue_table, queue_timer=queue_timer)
 
 
 def results_panel() -> SimpleNamespace:
     """The comparison: metric matrix, figures, drill-down, past runs."""
-    matrix = gr.Dataframe(label="Metrics (★ best of each column; copy baseline last)", interactive=False,
-                          wrap=True)
+    matrix = gr.Dataframe(label="Metrics (★ best of each column; copy baseline last; "
+                                "cost per 1,000 decisions from ROUTER_PRICES)", interactive=False, wrap=True)
     with gr.Accordion("Per data source and event type", open=False):
         sources = gr.Dataframe(interactive=False, wrap=True)
     points = gr.Plot(label="Confusion matrices per point (start, switch, end)")
