@@ -15,6 +15,7 @@ from router.errors import ConstraintUnsupported, RouterError
 from router.prompting import Prompt, Template
 
 NONE = "none"
+PRIOR_FLOOR = math.log(1e-6)  # smallest content-free probability a label is divided by
 ACTION = re.compile(r"(read_task|finish)\[\s*([^\]]*?)\s*\]")
 
 
@@ -109,9 +110,9 @@ class Constrained(Strategy):
 
 
 def logsumexp(values: list[float]) -> float:
-    """log(sum(exp(v))) without overflow."""
+    """log(sum(exp(v))) without overflow (-inf when every value is -inf)."""
     top = max(values)
-    return top + math.log(sum(math.exp(v - top) for v in values))
+    return top if top == -math.inf else top + math.log(sum(math.exp(v - top) for v in values))
 
 
 def softmax(logps: list[float]) -> list[float]:
@@ -124,8 +125,9 @@ def calibrate(logps: list[float], prior: list[float], alpha: float = 1.0) -> lis
     """Probabilities divided by the prior's to the power `alpha`, renormalised (Zhao et al. 2021).
 
     Both arguments are log-probabilities; alpha 0 leaves the distribution as it is, 1 divides by the prior.
+    A label the prior gives less than PRIOR_FLOOR (a served model that never offered it) counts as PRIOR_FLOOR.
     """
-    return softmax([lp - alpha * q for lp, q in zip(logps, prior)])
+    return softmax([lp - alpha * max(q, PRIOR_FLOOR) for lp, q in zip(logps, prior)])
 
 
 def mean_distribution(rows: list[list[float]]) -> list[float]:
