@@ -88,7 +88,7 @@ class Evaluation:
                 judged.append(Judged(conv.id, position, conv.source, gold, previous, decision.label,
                                      decision.valid, decision.latency))
         finally:
-            self.router.backend.forget(conv.id)
+            self.router.forget(conv.id)
         return judged
 
     def decision(self, conv: Conversation, position: int, current: str | None) -> Decision:

@@ -1,5 +1,4 @@
 """Prompt strategies: constrained scoring (plain or calibrated), zero-shot, few-shot chain of thought, ReAct."""
-import hashlib
 import math
 import re
 import threading
@@ -74,6 +73,10 @@ class Strategy:
         """Ask the model and read its answer."""
         raise NotImplementedError
 
+    def forget(self, backend: Backend, session: str) -> None:
+        """Drop what the backend keeps for the conversation `session`."""
+        backend.forget(session)
+
 
 class Constrained(Strategy):
     """Score every candidate label; the most probable wins, never invalid.
@@ -99,12 +102,12 @@ class Constrained(Strategy):
             outcome = free_text(backend, prompt, catalog, session)
             note = f"constraint unsupported by {backend.name}: fell back to free text"
             return replace(outcome, raw=f"{note}\n{outcome.raw}")
-        scores = dict(zip(candidates, self.distribution(backend, prompt, candidates, logps)))
+        scores = dict(zip(candidates, self.distribution(backend, prompt, candidates, logps, session)))
         best = max(candidates, key=scores.__getitem__)
         return Outcome(label=None if best == NONE else best, valid=True, raw=self.note, scores=scores)
 
     def distribution(self, backend: Backend, prompt: Prompt, candidates: list[str],
-                     logps: list[float]) -> list[float]:
+                     logps: list[float], session: str | None) -> list[float]:
         """The candidates' probabilities, from their log-probabilities as answers."""
         return softmax(logps)
 
@@ -162,35 +165,45 @@ PRIORS = Priors()
 class Calibrated(Constrained):
     """Constrained scoring corrected for the model's prior over the labels (contextual calibration).
 
-    The prior is the label distribution the same prompt (template, catalog, current task) gives
-    for content-free user messages, averaged; it is computed once per backend and prompt, under
-    a session of its own so that the conversation's cache stays untouched.
+    The prior is the label distribution of the same prompt (template, catalog, current task,
+    earlier messages) with the last user message replaced by a content-free one, averaged over
+    `content_free`. It is scored under a session of its own, so the conversation's cache stays
+    as it was, and cached per backend and prompt.
     """
 
     name, template_name = "constrained_calibrated", "constrained"
-    content_free = ("N/A", "", "[MASK]")
-    alpha = 1.0  # 0: uncalibrated, 1: divide by the prior (a blend in between)
+    content_free = ("N/A",)
+    alpha = 0.5  # 0: uncalibrated, 1: divide by the prior (Zhao et al.); measured best at 0.5
 
     @property
     def note(self) -> str:
         """The decision's raw output: how the scores were calibrated."""
         return f"calibrated by the content-free prior (alpha {self.alpha})"
 
-    def distribution(self, backend, prompt, candidates, logps):
-        return calibrate(logps, self.prior(backend, prompt, candidates), self.alpha)
+    def distribution(self, backend, prompt, candidates, logps, session):
+        return calibrate(logps, self.prior(backend, prompt, candidates, session), self.alpha)
 
     def neutral(self, prompt: Prompt) -> tuple[Prompt, ...]:
-        """The prompt with a single content-free user message as the conversation, one per message."""
-        return tuple(replace(prompt, parts=(prompt.parts[0], self.template.macro("turn", "user", text),
+        """The prompt with its last user message replaced by each content-free message."""
+        return tuple(replace(prompt, parts=(*prompt.parts[:-2], self.template.macro("turn", "user", text),
                                             prompt.parts[-1])) for text in self.content_free)
 
-    def prior(self, backend: Backend, prompt: Prompt, candidates: list[str]) -> list[float]:
+    def prior(self, backend: Backend, prompt: Prompt, candidates: list[str],
+              session: str | None) -> list[float]:
         """The content-free distribution of the labels (log-probabilities), cached."""
-        neutral = self.neutral(prompt)
-        session = "calibration:" + hashlib.sha1((prompt.system + prompt.parts[0]).encode()).hexdigest()[:16]
-        answers = [self.answer(prompt, c) for c in candidates]
+        neutral, answers = self.neutral(prompt), [self.answer(prompt, c) for c in candidates]
+        own = calibration_session(session)
         return PRIORS.get((backend, neutral, tuple(answers)), lambda: mean_distribution(
-            [backend.score(p, answers, session=session) for p in neutral]))
+            [backend.score(p, answers, session=own) for p in neutral]))
+
+    def forget(self, backend, session):
+        super().forget(backend, session)
+        backend.forget(calibration_session(session))
+
+
+def calibration_session(session: str | None) -> str | None:
+    """The session the content-free prompts of a conversation are scored under (None: no reuse)."""
+    return f"calibration:{session}" if session else None
 
 
 class ZeroShot(Strategy):
