@@ -1,20 +1,27 @@
 """Router Playground: reads settings once, builds the services and the page, launches."""
+import sys
+
 import gradio as gr
+from starlette.middleware import Middleware
 
 from router.settings import Settings
-from ui.auth import listen_host, load_users, sign_in_notice
+from ui.auth import UsersError, listen_host, load_users, sign_in_notice
 from ui.chat_tab import create_chat_tab
 from ui.compare_tab import create_compare_tab
 from ui.services import Services
 from ui.tasks_tab import create_tasks_tab
+from ui.throttle import SignInGuard
 from ui.train_tab import create_train_tab
 from ui.validate_tab import create_validate_tab
 
 
-def build_app(services: Services) -> gr.Blocks:
-    """The whole page, one tab per job."""
+def build_app(services: Services, sign_out: bool = False) -> gr.Blocks:
+    """The whole page, one tab per job; data (names above all) arrives on load, after sign-in."""
     with gr.Blocks(title="Router Playground") as app:
-        gr.Markdown("# Router Playground\nHow an LLM behaviour router steers an assistant.")
+        with gr.Row():
+            gr.Markdown("# Router Playground\nHow an LLM behaviour router steers an assistant.")
+            if sign_out:
+                gr.Button("Sign out", link="logout", size="sm", scale=0, elem_id="sign-out")
         with gr.Tabs():
             refresh_tasks, task_listing = create_tasks_tab(services)
             create_chat_tab(services)
@@ -27,17 +34,21 @@ def build_app(services: Services) -> gr.Blocks:
 
 
 def main() -> None:
-    """Start the app on the configured host and port."""
+    """Start the app on the configured host and port; refuse to start on a malformed users setting."""
     settings = Settings.from_env()
+    try:
+        users = load_users()
+    except UsersError as e:
+        sys.exit(f"error: {e}; the app does not start (fix the setting, or unset it to run without sign-in)")
     services = Services.build(settings)
-    users = load_users()
     host = listen_host(settings.host, users)
     print(f"Router Playground: database {settings.db_path}; listening on "
           f"http://{host}:{settings.port}", flush=True)
     print(sign_in_notice(settings.host, users), flush=True)
-    build_app(services).queue().launch(server_name=host, server_port=settings.port,
-                                       auth=list(users.items()) or None,
-                                       max_file_size=f"{settings.max_upload_mb}mb")
+    build_app(services, sign_out=bool(users)).queue().launch(
+        server_name=host, server_port=settings.port, auth=list(users.items()) or None,
+        max_file_size=f"{settings.max_upload_mb}mb", allowed_paths=[str(settings.exports_dir)],
+        run_history=False, app_kwargs={"middleware": [Middleware(SignInGuard)]} if users else None)
 
 
 if __name__ == "__main__":

@@ -67,9 +67,11 @@ def main() -> None:
     result = jobs.get(job)["result"]
     runs = RunStore(file, datasets)
     evaluated = training.evaluate("sgd-dev", jobs.get(job)["adapter"])
-    print(f"\ntraining: {result['method']}, {result['steps']} steps of {args.batch_size} examples in "
-          f"{result['seconds']:.0f} s, {result['tokens']} tokens, {result['tokens_per_second']:.1f} tokens/s "
-          f"({result['train_examples']} examples available from {args.train_limit} dialogues)")
+    print(f"\ntraining: {result['method']}, {result['steps']} steps of {args.batch_size} rows in "
+          f"{result['seconds']:.0f} s, {result['tokens']} tokens, {result['tokens_per_second']:.1f} tokens/s, "
+          f"{result['decisions']} decisions, {result['decisions_per_second']:.2f} decisions/s "
+          f"({result['train_rows']} {'packed rows' if result['packing'] else 'examples'} available from "
+          f"{args.train_limit} dialogues)")
     for protocol in PROTOCOLS:
         base, tuned = (runs.get(evaluated[eval_key(role, protocol)])["metrics"] for role in ("base", "tuned"))
         print(f"\ndev, {protocol} protocol: {args.dev_limit} SGD dev dialogues, "

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sklearn.metrics import cohen_kappa_score
 
-from data.datasets import GOLD_ORIGINS, DatasetStore
+from data.datasets import GOLD_ORIGINS, DatasetStore, check_name
 from data.db import DatabaseFile, Store, immediate, now
 from data.tasks import TaskStore
 from router.catalog import Catalog
@@ -150,7 +150,7 @@ class AnnotationStore(Store):
         """The conversation's own catalog, else its dataset's, else the current one."""
         row = self.row(pk)
         if row["catalog"]:
-            return Catalog.from_list(json.loads(row["catalog"]))
+            return Catalog.from_list(json.loads(row["catalog"]), max_tasks=None)
         return self.datasets.catalog(row["dataset"]) or self.tasks.catalog()
 
     def assignees(self, pk: int) -> list[str]:
@@ -317,7 +317,7 @@ class AnnotationStore(Store):
 
     def export_validated(self, dataset: str, name: str) -> list[Conversation]:
         """Copy a dataset's validated conversations, with their gold labels, into a new dataset."""
-        if name in self.datasets.names():
+        if check_name(name) in self.datasets.names():
             raise AnnotationError(f"dataset '{name}' exists already", field="name")
         conversations = [validated_copy(c) for c in self.datasets.conversations(
             dataset, ("validated",), GOLD_ORIGINS)]

@@ -1,23 +1,46 @@
 """Datasets of conversations in SQLite: import (all-or-nothing), read back, export as JSONL."""
 import json
+import re
 from pathlib import Path
 
-from data.db import Store, immediate, now
-from router.catalog import Catalog
+from data.db import DatabaseFile, Store, immediate, now
+from router.catalog import MAX_TASKS, Catalog, check_size
 from router.conversation import Conversation, Turn, read_jsonl, to_jsonl
 from router.errors import InputError
 
 GOLD_ORIGINS = ("source", "annotator")
 VISIBLE = ("unvalidated", "validated", "flagged")
+NAME_RULE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}")
+NAME_HELP = "1 to 64 letters, digits, '_', '.' or '-', not starting with a dot"
 
 
 class DatasetError(InputError):
-    """A dataset that does not exist, or a name already taken."""
+    """A dataset that does not exist, or a name already taken or breaking the rule."""
+
+
+def check_name(name: object) -> str:
+    """`name` if it follows the rule of dataset and export names, else DatasetError."""
+    if not isinstance(name, str) or not NAME_RULE.fullmatch(name):
+        raise DatasetError(f"dataset name {name!r} must be {NAME_HELP}", field="name")
+    return name
+
+
+def export_path(folder: Path, name: str, suffix: str = ".jsonl") -> Path:
+    """Where the export of dataset `name` goes: a file directly inside `folder` (created)."""
+    folder = Path(folder).resolve()
+    path = (folder / f"{check_name(name)}{suffix}").resolve()
+    if path.parent != folder:
+        raise DatasetError(f"export name {name!r} leaves the exports folder", field="name")
+    folder.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 class DatasetStore(Store):
-    """Datasets, their conversations, turns and label history."""
+    """Datasets, their conversations, turns and label history; catalogs of at most `max_tasks` tasks."""
 
+    def __init__(self, file: DatabaseFile, max_tasks: int | None = MAX_TASKS):
+        super().__init__(file)
+        self.max_tasks = max_tasks
 
     def names(self) -> list[str]:
         """Dataset names, oldest first."""
@@ -33,7 +56,7 @@ class DatasetStore(Store):
     def catalog(self, name: str) -> Catalog | None:
         """The catalog a dataset was imported with, if any."""
         raw = self.db["datasets"].get(self.dataset_id(name))["catalog"]
-        return Catalog.from_list(json.loads(raw)) if raw else None
+        return Catalog.from_list(json.loads(raw), max_tasks=None) if raw else None
 
     def summary(self) -> list[dict]:
         """One row per dataset: name, source, conversation and labelled-turn counts."""
@@ -47,19 +70,21 @@ class DatasetStore(Store):
         return [dict(r) for r in self.db.query(sql)]
 
     def create(self, name: str, source: str = "", catalog: Catalog | None = None) -> int:
-        """Create an empty dataset."""
-        if not name.strip():
-            raise DatasetError("a dataset needs a name", field="name")
+        """Create an empty dataset; its name follows the rule (check_name)."""
         if name in self.names():
             raise DatasetError(f"dataset '{name}' exists already", field="name")
         return self.db["datasets"].insert({
-            "name": name, "source": source, "created_at": now(),
+            "name": check_name(name), "source": source, "created_at": now(),
             "catalog": json.dumps(catalog.to_list()) if catalog is not None else None}).last_pk
 
     def add(self, name: str, conversations: list[Conversation], source: str = "",
             catalog: Catalog | None = None, origin: str = "source", annotator: str | None = None,
             status: str = "unvalidated") -> int:
         """Add conversations to dataset `name` (created if missing), all of them or none."""
+        if not conversations:
+            raise DatasetError(f"no conversation to add to dataset '{name}'")
+        for catalog_in in [catalog, *(c.tasks for c in conversations)]:
+            check_size(len(catalog_in or ()), self.max_tasks)
         with immediate(self.db):
             if name not in self.names():
                 self.create(name, source, catalog)
@@ -89,8 +114,10 @@ class DatasetStore(Store):
         return pk
 
     def import_jsonl(self, name: str, path: str | Path, catalog: Catalog, source: str = "") -> int:
-        """Import a JSONL file into dataset `name`; a bad line rejects the whole file."""
-        conversations = read_jsonl(path, catalog)
+        """Import a JSONL file into dataset `name`; a bad line (or no conversation) rejects the whole file."""
+        conversations = read_jsonl(path, catalog, self.max_tasks)
+        if not conversations:
+            raise DatasetError("the file holds no conversation", file=Path(path).name)
         return self.add(name, conversations, source or Path(path).stem, catalog)
 
     def conversation_ids(self, name: str, statuses: tuple[str, ...] = VISIBLE) -> list[int]:
@@ -112,7 +139,7 @@ class DatasetStore(Store):
                            r["role"] == "user" and r["position"] in labels)
                       for r in self.db["turns"].rows_where("conversation_id = ?", [pk],
                                                             order_by="position"))
-        catalog = Catalog.from_list(json.loads(row["catalog"])) if row["catalog"] else None
+        catalog = Catalog.from_list(json.loads(row["catalog"]), max_tasks=None) if row["catalog"] else None
         return Conversation(id=row["ext_id"], turns=turns, source=row["source"] or "", tasks=catalog,
                             meta={**json.loads(row["meta"] or "{}"), "pk": pk, "status": row["status"]})
 
@@ -124,6 +151,12 @@ class DatasetStore(Store):
     def export_jsonl(self, name: str, statuses: tuple[str, ...] = VISIBLE) -> str:
         """A dataset as JSONL text in the interchange format."""
         return to_jsonl(self.conversations(name, statuses))
+
+    def write_export(self, name: str, folder: Path, statuses: tuple[str, ...] = VISIBLE) -> Path:
+        """Write dataset `name` as `<name>.jsonl` directly inside `folder`; return the file."""
+        path = export_path(folder, name)
+        path.write_text(self.export_jsonl(name, statuses), encoding="utf-8")
+        return path
 
     def delete(self, name: str) -> None:
         """Remove a dataset with its conversations, turns, labels, runs and predictions."""

@@ -57,6 +57,13 @@ class DatabaseFile:
             self.local.db = open_db(self.path)
         return self.local.db
 
+    def close(self) -> None:
+        """Close this thread's connection, if it has one."""
+        db = getattr(self.local, "db", None)
+        if db is not None:
+            db.conn.close()
+            self.local.db = None
+
 
 @contextmanager
 def immediate(db: sqlite_utils.Database):

@@ -1,5 +1,6 @@
 """Training jobs in SQLite: a queue (one runs, the others wait), progress, losses and log."""
 import json
+import time
 
 from data.db import Store, immediate, now
 from router.errors import InputError
@@ -63,7 +64,7 @@ class JobStore(Store):
             if row is None:
                 return None
             self.db.execute("UPDATE jobs SET status = 'running', started_at = ?, finished_at = NULL, "
-                            "error = NULL WHERE id = ?", [now(), row[0]])
+                            "error = NULL, heartbeat_at = ? WHERE id = ?", [now(), time.time(), row[0]])
         return self.get(row[0])
 
     def log(self, job: int, line: str) -> None:

@@ -86,5 +86,11 @@ def m006_train_jobs(db: sqlite_utils.Database) -> None:
                         pk="name", foreign_keys=[("job_id", "jobs", "id")])
 
 
+def m007_heartbeats(db: sqlite_utils.Database) -> None:
+    """Runs and jobs carry the last heartbeat of their worker (seconds since the epoch)."""
+    for table in ("runs", "jobs"):
+        db[table].add_column("heartbeat_at", float)
+
+
 MIGRATIONS = [m001_initial, m002_default_catalog, m003_eval_run_columns, m005_validate_annotations,
-              m006_train_jobs]
+              m006_train_jobs, m007_heartbeats]

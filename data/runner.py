@@ -7,12 +7,14 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from data.heartbeat import STALE_S, stale
 from data.jobs import ACTIVE, JobStore
 from data.training import output_dir
 from router.settings import ROOT, Settings
 from router.training.config import TrainConfig
 
 LOG_TAIL = 40
+KILLED = "the process ended without finishing (killed? out of memory?)"
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -39,9 +41,10 @@ def tail(path: Path, lines: int = LOG_TAIL) -> str:
 class Runner:
     """The job queue's engine: launches `python -m router train` subprocesses, reaps and reattaches."""
 
-    def __init__(self, jobs: JobStore, settings: Settings):
-        self.jobs, self.settings = jobs, settings
+    def __init__(self, jobs: JobStore, settings: Settings, stale_after: float = STALE_S):
+        self.jobs, self.settings, self.stale_after = jobs, settings, stale_after
         self.children: dict[int, subprocess.Popen] = {}
+        self.exits: dict[int, int] = {}
         self.lock = threading.Lock()
         self.watcher: threading.Thread | None = None
 
@@ -67,22 +70,30 @@ class Runner:
                 self.launch(claimed)
 
     def alive(self, job: dict) -> bool:
-        """Whether a running job's process still runs (a child of ours, or one started before a restart)."""
+        """Whether a running job's process still runs: a child of ours, else a live pid or heartbeat.
+
+        A job started by another app instance (or before a restart) counts as alive while its
+        process runs on this machine or its heartbeat is fresh (data.heartbeat).
+        """
         child = self.children.get(job["id"])
         if child is not None and child.poll() is None:
             return True
-        self.children.pop(job["id"], None)
-        return child is None and pid_alive(job["pid"])
+        if child is not None:
+            self.exits[job["id"]] = self.children.pop(job["id"]).returncode
+            return False
+        return pid_alive(job["pid"]) or not stale(job["heartbeat_at"], self.stale_after)
 
     def fail(self, job: dict) -> None:
-        """Mark a job whose process ended without saying so failed, with its log tail."""
+        """Mark a job whose process ended without saying so failed; its log keeps the output's tail."""
         current = self.jobs.get(job["id"])
         if current["status"] not in ACTIVE:
             return
-        log = tail(self.log_path(job))
-        self.jobs.log(job["id"], f"the job's process ended unexpectedly; its output ends with:\n{log}")
-        self.jobs.mark(job["id"], "failed", error=log.splitlines()[-1] if log.strip() else
-                       "the job's process ended without a word")
+        code = self.exits.pop(job["id"], None)
+        error = KILLED + (f" [killed by signal {-code}]" if code and code < 0 else
+                          f" [exit status {code}]" if code else "")
+        self.jobs.log(job["id"], f"the job's process ended unexpectedly: {error}; its output ends with:\n"
+                                 f"{tail(self.log_path(job))}")
+        self.jobs.mark(job["id"], "failed", error=error)
 
     def log_path(self, job: dict) -> Path:
         """The file that receives a job's output."""

@@ -2,10 +2,12 @@
 import csv
 import io
 import json
+import time
 from functools import partial
 
 from data.datasets import DatasetStore
 from data.db import DatabaseFile, now
+from data.heartbeat import INTERVAL_S, STALE_S, Heartbeat, stale
 from router.catalog import Catalog
 from router.decision import Decision
 from router.errors import InputError
@@ -14,7 +16,7 @@ from router.events import Event
 from router.metrics import report
 from router.routing import Router
 
-UNFINISHED = ("running", "interrupted")
+STOPPED = "the process running it stopped without finishing (app killed? out of memory?)"
 
 
 class RunError(InputError):
@@ -29,11 +31,20 @@ def decision_from_row(row: dict, run: dict) -> Decision:
                     raw=row["raw"])
 
 
-class RunStore:
-    """Runs and their predictions."""
+def seen(row: dict, stale_after: float) -> dict:
+    """A run row as it stands: 'running' without a recent heartbeat is 'interrupted'."""
+    if row["status"] != "running" or not stale(row["heartbeat_at"], stale_after):
+        return row
+    return {**row, "status": "interrupted", "error": row["error"] or STOPPED}
 
-    def __init__(self, file: DatabaseFile, datasets: DatasetStore):
+
+class RunStore:
+    """Runs and their predictions; a running run beats (data.heartbeat) while its process lives."""
+
+    def __init__(self, file: DatabaseFile, datasets: DatasetStore, interval: float = INTERVAL_S,
+                 stale_after: float = STALE_S):
         self.file, self.datasets = file, datasets
+        self.interval, self.stale_after = interval, stale_after
 
     @property
     def db(self):
@@ -46,7 +57,8 @@ class RunStore:
                                      JOIN datasets d ON d.id = r.dataset_id WHERE r.id = ?""", [run]))
         if not rows:
             raise RunError(f"no run with id {run}")
-        return {**rows[0], "metrics": json.loads(rows[0]["metrics"]) if rows[0]["metrics"] else None}
+        row = seen(rows[0], self.stale_after)
+        return {**row, "metrics": json.loads(row["metrics"]) if row["metrics"] else None}
 
     def config(self, run: int) -> RunConfig:
         """What run `run` evaluates."""
@@ -67,12 +79,15 @@ class RunStore:
             "dataset_id": self.datasets.dataset_id(config.dataset), "backend": config.backend,
             "model": config.model, "adapter": config.adapter, "strategy": config.strategy,
             "protocol": config.protocol, "max_conversations": config.limit, "status": "running",
-            "created_at": now()}).last_pk
+            "created_at": now(), "heartbeat_at": time.time()}).last_pk
 
     def unfinished(self, config: RunConfig) -> int | None:
-        """The latest run of exactly this configuration that did not finish, if any."""
+        """The latest run of exactly this configuration that stopped before finishing, if any.
+
+        A run still beating belongs to a live process and is left to it.
+        """
         return next((r["id"] for r in self.listing(config.dataset)
-                     if r["status"] in UNFINISHED and self.config(r["id"]) == config), None)
+                     if r["status"] == "interrupted" and self.config(r["id"]) == config), None)
 
     def open(self, config: RunConfig, fresh: bool = False) -> int:
         """The unfinished run of this configuration to resume, or a new one."""
@@ -150,11 +165,12 @@ class RunStore:
         """
         run = self.open(config, fresh)
         conversations = self.datasets.conversations(config.dataset)[: config.limit]
-        self.mark(run, "running", error=None)
+        self.mark(run, "running", error=None, heartbeat_at=time.time())
         evaluation = Evaluation(router, self.datasets.catalog(config.dataset) or catalog,
                                 config.protocol, self.done(run), partial(self.save, run), progress)
         try:
-            judged = evaluation.run(conversations)
+            with Heartbeat(self.file, "runs", run, self.interval):
+                judged = evaluation.run(conversations)
         except BaseException as e:
             self.mark(run, "interrupted", error=f"{type(e).__name__}: {e}")
             raise

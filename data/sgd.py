@@ -15,6 +15,11 @@ from router.errors import InputError
 
 ROLES = {"USER": "user", "SYSTEM": "assistant"}
 NO_INTENT = "NONE"
+# How ends are labelled: "acts", a user turn whose dialogue acts only close the conversation
+# (CLOSING) is none, as DESIGN.md defines an end; "state", SGD's own active intent, which often
+# stays on the intent while the user says "thank you, that's all".
+ENDS = ("acts", "state")
+CLOSING = {"THANK_YOU", "GOODBYE", "NEGATE", "NEGATE_INTENT"}
 SERVICES = ("mixed", "single", "multi", "all")  # which dialogues to take: see choose
 Progress = Callable[[int, int], None]
 Found = tuple[Path, int, dict]
@@ -70,6 +75,12 @@ def active_intent(turn: dict, previous: tuple | None) -> tuple | None:
     return (changed or actives or [None])[0]
 
 
+def closes(turn: dict) -> bool:
+    """A user turn that only thanks, says goodbye or declines more help: the user is done."""
+    acts = {a.get("act") for f in turn.get("frames", []) for a in f.get("actions", [])}
+    return bool(acts & {"THANK_YOU", "GOODBYE"}) and acts <= CLOSING
+
+
 def catalog_for(services: list[str], tasks: dict[tuple[str, str], Task], size: int,
                 rng: random.Random) -> Catalog:
     """The intents of `services` plus distractors of other services up to `size`, shuffled by `rng`."""
@@ -82,8 +93,8 @@ def catalog_for(services: list[str], tasks: dict[tuple[str, str], Task], size: i
 
 
 def conversation(dialogue: dict, tasks: dict[tuple[str, str], Task], size: int,
-                 seed: int) -> Conversation:
-    """One SGD dialogue as a labelled conversation with a catalog of its own."""
+                 seed: int, ends: str = "acts") -> Conversation:
+    """One SGD dialogue as a labelled conversation with a catalog of its own (ends: see ENDS)."""
     turns, current = [], None
     for raw in dialogue["turns"]:
         role = ROLES[raw["speaker"]]
@@ -91,7 +102,9 @@ def conversation(dialogue: dict, tasks: dict[tuple[str, str], Task], size: int,
             current = active_intent(raw, current)
             if current is not None and current not in tasks:
                 raise KeyError(f"intent {current[1]} of service {current[0]} is not in schema.json")
-            turns.append(Turn(role, raw["utterance"], tasks[current].name if current else None, True))
+            done = ends == "acts" and closes(raw)
+            turns.append(Turn(role, raw["utterance"], tasks[current].name if current and not done else None,
+                              True))
         else:
             turns.append(Turn(role, raw["utterance"]))
     rng = random.Random(f"{seed}:{dialogue['dialogue_id']}")
@@ -160,17 +173,20 @@ def choose(folder: Path, services: str, limit: int | None, seed: int) -> list[Fo
 
 
 def read_sgd(folder: str | Path, limit: int | None = None, catalog_size: int = 10, seed: int = 0,
-             progress: Progress | None = None, services: str = "mixed") -> list[Conversation]:
+             progress: Progress | None = None, services: str = "mixed",
+             ends: str = "acts") -> list[Conversation]:
     """`limit` dialogues of an SGD folder, chosen by `services`, as labelled conversations."""
     folder = Path(folder)
     if not folder.is_dir():
         raise SgdError("not a folder", file=str(folder))
+    if ends not in ENDS:
+        raise SgdError(f"unknown ends '{ends}' ({', '.join(ENDS)})")
     tasks = read_schema(folder)
     dialogues = choose(folder, services, limit, seed)
     conversations = []
     for path, k, dialogue in dialogues:
         try:
-            conversations.append(conversation(dialogue, tasks, catalog_size, seed))
+            conversations.append(conversation(dialogue, tasks, catalog_size, seed, ends))
         except (TypeError, KeyError) as e:
             raise malformed(path, k, e)
         if progress:
@@ -180,6 +196,6 @@ def read_sgd(folder: str | Path, limit: int | None = None, catalog_size: int = 1
 
 def import_sgd(store: DatasetStore, name: str, folder: str | Path, limit: int | None = None,
                catalog_size: int = 10, seed: int = 0, progress: Progress | None = None,
-               services: str = "mixed") -> int:
+               services: str = "mixed", ends: str = "acts") -> int:
     """Import an SGD folder into dataset `name`, all of it or nothing."""
-    return store.add(name, read_sgd(folder, limit, catalog_size, seed, progress, services), source="sgd")
+    return store.add(name, read_sgd(folder, limit, catalog_size, seed, progress, services, ends), source="sgd")

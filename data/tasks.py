@@ -1,8 +1,8 @@
 """The task catalog in SQLite: list, add, edit, delete, import, export."""
 import json
 
-from data.db import Store, immediate, now
-from router.catalog import Catalog, Info, Task, require_valid
+from data.db import DatabaseFile, Store, immediate, now
+from router.catalog import MAX_TASKS, Catalog, Info, Task, check_size, require_valid
 from router.errors import CatalogError, UnknownTaskError
 
 
@@ -20,8 +20,11 @@ def task_to_row(task: Task, position: int) -> dict:
 
 
 class TaskStore(Store):
-    """The catalog in effect, kept in the `tasks` table."""
+    """The catalog in effect, kept in the `tasks` table, at most `max_tasks` tasks."""
 
+    def __init__(self, file: DatabaseFile, max_tasks: int | None = MAX_TASKS):
+        super().__init__(file)
+        self.max_tasks = max_tasks
 
     def catalog(self) -> Catalog:
         """The current catalog, in its order."""
@@ -39,6 +42,7 @@ class TaskStore(Store):
         current = self.catalog()
         if task.name in current:
             raise CatalogError(f"task '{task.name}' already exists", field="name")
+        check_size(len(current) + 1, self.max_tasks)
         catalog = Catalog(current.tasks + (task,))
         self.save(catalog)
         return catalog
@@ -75,6 +79,7 @@ class TaskStore(Store):
             current = self.catalog()
             kept = [incoming.get(t.name) or t for t in current]
             catalog = Catalog(kept + [t for t in incoming if t.name not in current])
+        check_size(len(catalog), self.max_tasks)
         self.save(catalog)
         return catalog
 

@@ -25,7 +25,8 @@ def task_store(args):
     from data.db import DatabaseFile
     from data.tasks import TaskStore
 
-    return TaskStore(DatabaseFile(args.db or Settings.from_env().db_path))
+    settings = Settings.from_env()
+    return TaskStore(DatabaseFile(args.db or settings.db_path), settings.max_tasks)
 
 
 def show_catalog(catalog: Catalog, as_json: bool) -> None:
@@ -42,6 +43,11 @@ def show_catalog(catalog: Catalog, as_json: bool) -> None:
 def checked_file(path: str, types: tuple[str, ...]):
     """A file to import, checked for type, size (ROUTER_MAX_UPLOAD_MB) and text content."""
     return check_upload(path, types, Settings.from_env().max_upload_mb)
+
+
+def catalog_file(path: str) -> Catalog:
+    """A catalog file, checked like an upload, of at most ROUTER_MAX_TASKS tasks."""
+    return Catalog.load(checked_file(path, CATALOG_TYPES), Settings.from_env().max_tasks)
 
 
 def emit(text: str, output: str | None) -> None:
@@ -70,8 +76,7 @@ def cmd_tasks(args) -> None:
     elif args.action == "delete":
         store.delete(args.name)
     elif args.action == "import":
-        catalog = store.import_catalog(Catalog.load(checked_file(args.file, CATALOG_TYPES)),
-                                       replace=args.replace)
+        catalog = store.import_catalog(catalog_file(args.file), replace=args.replace)
         print(f"imported {args.file}: the catalog has {len(catalog)} tasks")
     elif args.action == "export":
         emit(store.export(args.shape), args.output)
@@ -84,8 +89,8 @@ def cmd_route(args) -> None:
     from router.conversation import read_jsonl
     from router.services import RouterFactory
 
-    catalog = Catalog.load(args.catalog) if args.catalog else task_store(args).catalog()
-    conversations = read_jsonl(args.conversation, catalog)
+    catalog = catalog_file(args.catalog) if args.catalog else task_store(args).catalog()
+    conversations = read_jsonl(args.conversation, catalog, Settings.from_env().max_tasks)
     router = RouterFactory(Settings.from_env()).router(args.strategy, args.backend, args.model, args.adapter)
     results = []
     for conv in conversations:
@@ -141,8 +146,9 @@ def stores(args):
     from data.db import DatabaseFile
     from data.runs import RunStore
 
-    file = DatabaseFile(args.db or Settings.from_env().db_path)
-    datasets = DatasetStore(file)
+    settings = Settings.from_env()
+    file = DatabaseFile(args.db or settings.db_path)
+    datasets = DatasetStore(file, settings.max_tasks)
     return datasets, RunStore(file, datasets)
 
 
@@ -186,15 +192,14 @@ def cmd_datasets(args) -> None:
 
         print(tabulate(datasets.summary(), headers="keys"))
     elif args.action == "import":
-        catalog = (Catalog.load(checked_file(args.catalog, CATALOG_TYPES)) if args.catalog
-                   else task_store(args).catalog())
+        catalog = catalog_file(args.catalog) if args.catalog else task_store(args).catalog()
         count = datasets.import_jsonl(args.name, checked_file(args.file, DATASET_TYPES), catalog)
         print(f"imported {count} conversations into '{args.name}'")
     elif args.action == "import-sgd":
         from data.sgd import import_sgd
 
         count = import_sgd(datasets, args.name, args.folder, args.limit, args.catalog_size, args.seed,
-                           progress_line("read dialogues"), args.services)
+                           progress_line("read dialogues"), args.services, args.ends)
         print(f"imported {count} SGD dialogues into '{args.name}'")
     elif args.action == "import-synthetic":
         from data.synthetic import import_synthetic
@@ -210,14 +215,17 @@ def cmd_datasets(args) -> None:
 
 
 def cmd_train(args) -> None:
-    """Run a training job from its config file (as a new job, or as job --job of the queue)."""
+    """Run a training job from its config file (as a new job, or as job --job of the queue).
+
+    The job's row beats (data.heartbeat) from before the heavy imports until the process ends.
+    """
     import os
     import traceback
     from dataclasses import asdict
 
     from data.db import DatabaseFile
+    from data.heartbeat import Heartbeat
     from data.jobs import JobStore
-    from data.training import TrainingJob
     from router.training.config import TrainConfig
 
     settings = Settings.from_env()
@@ -226,7 +234,10 @@ def cmd_train(args) -> None:
     job = args.job or jobs.create(asdict(config), evaluate=not args.no_eval, status="running")
     jobs.set(job, pid=os.getpid(), status="running")
     try:
-        status = TrainingJob(file, settings, job, config).run(evaluate=not args.no_eval)
+        with Heartbeat(file, "jobs", job):
+            from data.training import TrainingJob
+
+            status = TrainingJob(file, settings, job, config).run(evaluate=not args.no_eval)
     except BaseException as e:
         jobs.log(job, traceback.format_exc())
         jobs.mark(job, "failed", error=f"{type(e).__name__}: {e}")
@@ -262,6 +273,9 @@ def add_eval_parsers(sub, strategies: list[str], backends: list[str]) -> None:
     sgd.add_argument("--services", choices=["mixed", "single", "multi", "all"], default="mixed",
                      help="mixed: single- and multi-service dialogues in turn, a seeded sample of each; "
                           "single or multi: a seeded sample of those only; all: the first in file order")
+    sgd.add_argument("--ends", choices=["acts", "state"], default="acts",
+                     help="acts: a user turn that only thanks or says goodbye is none (an end); "
+                          "state: SGD's active intent as it is")
     sgd.add_argument("--catalog-size", type=int, default=10, help="tasks per conversation")
     sgd.add_argument("--seed", type=int, default=0, help="seed of the sample and of the distractor tasks")
     syn = ds.add_parser("import-synthetic",

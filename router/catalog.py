@@ -5,9 +5,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from router.errors import CatalogError
+from router.jsontext import JsonError, loads, read_text
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 RESERVED = "none"
+MAX_TASKS = 200  # the default of ROUTER_MAX_TASKS: every decision reads the whole catalog
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,13 @@ class Task:
                 "final_instruction": self.instructions,
                 "infos_to_extract": [{"info_name": i.name, "description": i.description}
                                      for i in self.infos]}
+
+
+def check_size(count: int, max_tasks: int | None, file: str | None = None) -> None:
+    """Raise CatalogError when `count` tasks are over `max_tasks` (None: no limit)."""
+    if max_tasks is not None and count > max_tasks:
+        raise CatalogError(f"{count} tasks, over the limit of {max_tasks} tasks a catalog may hold "
+                           "(ROUTER_MAX_TASKS)", file=file, field="tasks")
 
 
 def check_name(name: object) -> str | None:
@@ -106,10 +115,13 @@ def task_from_dict(raw: object) -> Task:
     infos = raw.get(infos_key) or []
     if not isinstance(infos, list) or not all(isinstance(i, dict) for i in infos):
         raise CatalogError("must be a list of objects", field=infos_key)
+    for k, info in enumerate(infos):
+        for key in (info_name_key, "description"):
+            if not isinstance(info.get(key, ""), str):
+                raise CatalogError("must be a string", field=f"{infos_key}[{k}].{key}")
     return Task(name=raw.get(name_key, ""), description=raw.get(desc_key, ""),
                 instructions=instructions,
-                infos=tuple(Info(str(i.get(info_name_key, "")), str(i.get("description", "")))
-                            for i in infos))
+                infos=tuple(Info(i.get(info_name_key, ""), i.get("description", "")) for i in infos))
 
 
 class Catalog:
@@ -153,9 +165,10 @@ class Catalog:
         return json.dumps({"tasks": self.to_list(shape)}, indent=2, ensure_ascii=False) + "\n"
 
     @classmethod
-    def from_list(cls, items: list, file: str | None = None,
-                  lines: list[int] | None = None) -> "Catalog":
+    def from_list(cls, items: list, file: str | None = None, lines: list[int] | None = None,
+                  max_tasks: int | None = MAX_TASKS) -> "Catalog":
         """Build and validate a catalog from JSON-ready dicts; errors name file, line, field."""
+        check_size(len(items), max_tasks, file)
         tasks = []
         for k, raw in enumerate(items):
             try:
@@ -171,27 +184,28 @@ class Catalog:
         return cls(tasks)
 
     @classmethod
-    def from_json(cls, text: str, file: str | None = None) -> "Catalog":
+    def from_json(cls, text: str, file: str | None = None, max_tasks: int | None = MAX_TASKS) -> "Catalog":
         """Parse a JSON catalog: a list of tasks or {"tasks": [...]}, either shape."""
         try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise CatalogError(f"not valid JSON ({e.msg})", file=file, line=e.lineno)
+            doc = loads(text)
+        except JsonError as e:
+            raise CatalogError(e.problem, file=file, line=e.line)
         items = doc.get("tasks") if isinstance(doc, dict) else doc
         if not isinstance(items, list):
             raise CatalogError('expected a list of tasks or {"tasks": [...]}', file=file,
                                field="tasks")
-        return cls.from_list(items, file=file, lines=element_lines(text, len(items)))
+        check_size(len(items), max_tasks, file)
+        return cls.from_list(items, file=file, lines=element_lines(text, len(items)), max_tasks=max_tasks)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Catalog":
-        """Read a catalog file."""
+    def load(cls, path: str | Path, max_tasks: int | None = MAX_TASKS) -> "Catalog":
+        """Read a catalog file; errors name the file by its name, never its folder."""
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise CatalogError(f"cannot read the file ({e})", file=str(path))
-        return cls.from_json(text, file=str(path))
+            text = read_text(path)
+        except JsonError as e:
+            raise CatalogError(e.problem, file=path.name, line=e.line)
+        return cls.from_json(text, file=path.name, max_tasks=max_tasks)
 
 
 def element_lines(text: str, count: int) -> list[int] | None:

@@ -3,8 +3,9 @@ import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from router.catalog import Catalog
+from router.catalog import MAX_TASKS, Catalog
 from router.errors import CatalogError, ConversationError
+from router.jsontext import JsonError, loads, read_text
 from router.events import Event, event_between
 
 ROLES = ("user", "assistant")
@@ -87,13 +88,23 @@ def parse_turn(raw: object, k: int, catalog: Catalog | None) -> Turn:
     return Turn(role, content, task, labelled=True)
 
 
-def parse_conversation(raw: object, catalog: Catalog | None, default_id: str) -> Conversation:
-    """Read one conversation object; the line's own `tasks` replace `catalog`."""
+def parse_source(raw: dict) -> str:
+    """The conversation's `source`: a string, '' when absent or null."""
+    source = raw.get("source")
+    if source is not None and not isinstance(source, str):
+        raise ConversationError(f"source must be a string, not {json.dumps(source)[:40]}", field="source")
+    return source or ""
+
+
+def parse_conversation(raw: object, catalog: Catalog | None, default_id: str,
+                       max_tasks: int | None = MAX_TASKS) -> Conversation:
+    """Read one conversation object; the line's own `tasks` (at most `max_tasks`) replace `catalog`."""
     if not isinstance(raw, dict):
         raise ConversationError("a conversation must be a JSON object")
     if "tasks" in raw:
         try:
-            catalog = own = Catalog.from_list(raw["tasks"] if isinstance(raw["tasks"], list) else [None])
+            catalog = own = Catalog.from_list(raw["tasks"] if isinstance(raw["tasks"], list) else [None],
+                                              max_tasks=max_tasks)
         except CatalogError as e:
             raise ConversationError(e.problem, field=e.field or "tasks")
     else:
@@ -102,14 +113,15 @@ def parse_conversation(raw: object, catalog: Catalog | None, default_id: str) ->
     if not isinstance(turns, list) or not turns:
         raise ConversationError("turns must be a non-empty list", field="turns")
     conv_id = raw.get("id", default_id)
-    if not isinstance(conv_id, str) or not conv_id:
+    if not isinstance(conv_id, str) or not conv_id.strip():
         raise ConversationError("id must be a non-empty string", field="id")
-    return Conversation(id=conv_id, source=str(raw.get("source") or ""), tasks=own,
+    return Conversation(id=conv_id, source=parse_source(raw), tasks=own,
                         turns=tuple(parse_turn(t, k, catalog) for k, t in enumerate(turns)),
                         meta={k: v for k, v in raw.items() if k not in ("id", "source", "tasks", "turns")})
 
 
-def parse_jsonl(text: str, catalog: Catalog | None = None, file: str = "<input>") -> list[Conversation]:
+def parse_jsonl(text: str, catalog: Catalog | None = None, file: str = "<input>",
+                max_tasks: int | None = MAX_TASKS) -> list[Conversation]:
     """Read every conversation of a JSONL text, or raise on the first bad line (nothing half-read)."""
     conversations, ids = [], set()
     stem = Path(file).stem
@@ -117,11 +129,11 @@ def parse_jsonl(text: str, catalog: Catalog | None = None, file: str = "<input>"
         if not line.strip():
             continue
         try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ConversationError(f"not valid JSON ({e.msg}, column {e.colno})", file=file, line=number)
+            raw = loads(line)
+        except JsonError as e:
+            raise ConversationError(str(e), file=file, line=number)
         try:
-            conv = parse_conversation(raw, catalog, f"{stem}-{number}")
+            conv = parse_conversation(raw, catalog, f"{stem}-{number}", max_tasks)
         except ConversationError as e:
             raise ConversationError(e.problem, file=file, line=number, field=e.field)
         if conv.id in ids:
@@ -131,13 +143,14 @@ def parse_jsonl(text: str, catalog: Catalog | None = None, file: str = "<input>"
     return conversations
 
 
-def read_jsonl(path: str | Path, catalog: Catalog | None = None) -> list[Conversation]:
-    """Read a JSONL file of conversations."""
+def read_jsonl(path: str | Path, catalog: Catalog | None = None,
+               max_tasks: int | None = MAX_TASKS) -> list[Conversation]:
+    """Read a JSONL file of conversations; errors name the file by its name, never its folder."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConversationError(f"cannot read the file ({e})", file=str(path))
-    return parse_jsonl(text, catalog, file=str(path))
+        text = read_text(path)
+    except JsonError as e:
+        raise ConversationError(e.problem, file=Path(path).name, line=e.line)
+    return parse_jsonl(text, catalog, file=Path(path).name, max_tasks=max_tasks)
 
 
 def to_jsonl(conversations: list[Conversation]) -> str:

@@ -8,6 +8,8 @@ from router.errors import RouterError
 
 EMBEDDED = "smollm2-135m"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# The LoRA adapter of the embedded model shipped as the default router (README: model card).
+SHIPPED_ADAPTER = Path(__file__).resolve().parent / "adapters" / "smollm2-router"
 
 
 def gguf_dir() -> Path:

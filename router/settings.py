@@ -3,6 +3,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from router.catalog import MAX_TASKS
+from router.embedded import SHIPPED_ADAPTER
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -18,11 +21,18 @@ class Settings:
     host: str
     port: int
     max_upload_mb: int = 20
+    max_tasks: int = MAX_TASKS
     openai_base_url: str | None = field(default=None, repr=False)
     openai_api_key: str | None = field(default=None, repr=False)
     tgi_url: str | None = field(default=None, repr=False)
     tgi_token: str | None = field(default=None, repr=False)
     backend_timeout: float = 30.0
+    default_adapter: str | None = None
+
+    @property
+    def exports_dir(self) -> Path:
+        """The only folder the app writes dataset exports to."""
+        return self.data_dir / "exports"
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -39,9 +49,18 @@ class Settings:
             host=env.get("ROUTER_HOST") or "127.0.0.1",
             port=int(env.get("ROUTER_PORT") or 7860),
             max_upload_mb=int(env.get("ROUTER_MAX_UPLOAD_MB") or 20),
+            max_tasks=int(env.get("ROUTER_MAX_TASKS") or MAX_TASKS),
             openai_base_url=env.get("ROUTER_OPENAI_BASE_URL") or None,
             openai_api_key=env.get("ROUTER_OPENAI_API_KEY") or env.get("OPENAI_API_KEY") or None,
             tgi_url=env.get("ROUTER_TGI_URL") or None,
             tgi_token=env.get("HF_TOKEN") or None,
             backend_timeout=float(env.get("ROUTER_BACKEND_TIMEOUT") or 30),
+            default_adapter=default_adapter(env.get("ROUTER_ADAPTER")),
         )
+
+
+def default_adapter(value: str | None) -> str | None:
+    """The adapter folder of the default router: the shipped one unless ROUTER_ADAPTER says (none: the base)."""
+    if value is None or not value.strip():
+        return str(SHIPPED_ADAPTER)
+    return None if value.strip().lower() == "none" else value.strip()

@@ -31,6 +31,10 @@ USERS = "ana:pw1,bo:pw2"
 ARTIFACTS = ROOT / "test-artifacts"
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
+PIXEL = "![pixel](http://127.0.0.1:9/pixel.png)"
+LINK = "[click here](http://evil.example/)"
+FORM = '<form action="http://evil.example/"><input type="password" name="p"></form>'
+MARKDOWN = f"x` {PIXEL} {LINK} {FORM} `"  # the backticks try to leave a code span
 SLOW = 180_000  # ms: the embedded model loads and routes on a busy 2-core machine
 
 
@@ -77,12 +81,28 @@ def sign_in(page: Page, user: str = "ana", password: str = "pw1") -> None:
     page.get_by_label("password").fill(password)
     page.get_by_role("button", name="Login").click()
     expect(page.get_by_role("heading", name="Router Playground")).to_be_visible()
+    catalog = page.locator("#catalog-table").get_by_text("meeting_minutes", exact=True)
+    expect(catalog.first).to_be_visible(timeout=SLOW)  # the page's load events have delivered
+
+
+def fill_and_keep(box, text: str) -> None:
+    """Type into a box and leave it, again if a late re-render of the page puts the old value back."""
+    for _ in range(3):
+        box.fill(text)
+        box.press("Tab")  # leaves the box, so that the page holds the new value before a click
+        time.sleep(1)
+        if box.input_value() == text:
+            return
+    raise AssertionError(f"the box kept reverting to {box.input_value()!r}")
 
 
 def no_injected_markup(page: Page) -> None:
     """No element from a payload made it into the page."""
     assert page.locator("img[src='x']").count() == 0
     assert page.locator("script", has_text="alert(").count() == 0
+    assert page.locator("img[src*='pixel']").count() == 0
+    assert page.locator("a", has_text="click here").count() == 0  # a bare URL may show as itself
+    assert page.locator("input[type='password']").count() == 0
 
 
 def choose(page: Page, label: str, option: str) -> None:
@@ -131,7 +151,10 @@ def test_run_a_small_comparison(page, app, tmp_path):
     chooser.value.set_files(path)
     page.get_by_label("Dataset name (default: file name)").fill(f"tiny{IMG}")
     page.get_by_role("button", name="Import JSONL").click()
-    expect(page.get_by_text(f"Imported 1 conversations into 'tiny{IMG}'.")).to_be_visible(timeout=SLOW)
+    expect(page.get_by_text(f"dataset name 'tiny{IMG}' must be 1 to 64")).to_be_visible(timeout=SLOW)
+    page.get_by_label("Dataset name (default: file name)").fill("tiny")
+    page.get_by_role("button", name="Import JSONL").click()
+    expect(page.get_by_text("Imported 1 conversations into 'tiny'.")).to_be_visible(timeout=SLOW)
     page.get_by_label("Conversations (0 = all)").fill("1")
     page.get_by_role("button", name="Launch").click()
     expect(page.get_by_role("gridcell", name="copy baseline")).to_be_visible(timeout=SLOW)
@@ -164,12 +187,40 @@ def test_validate_a_conversation(page, app):
     no_injected_markup(page)
 
 
+def test_markdown_payloads_show_as_text_in_the_validate_tab(page, app):
+    store = AnnotationStore(app[1])
+    DatasetStore(app[1]).add("payloads", [Conversation(MARKDOWN, (
+        Turn("user", f"Minutes please {PIXEL} {LINK} {FORM}", "meeting_minutes", True),
+        Turn("assistant", f"Sure {MARKDOWN}")), source=MARKDOWN)])
+    [pk] = store.queue(QueueFilter("payloads"))
+    store.flag(pk, f"comment {MARKDOWN}", "ana")
+    sign_in(page)
+    page.get_by_role("tab", name="Validate").click()
+    choose(page, "Dataset", "payloads")
+    choose(page, "Status", "flagged")
+    page.get_by_role("button", name="Open queue").click()
+    chat = page.get_by_role("log", name="chatbot conversation")
+    expect(chat.get_by_text(f"Minutes please {PIXEL} {LINK} {FORM}")).to_be_visible()
+    expect(page.get_by_text(f"Flag comment: comment {MARKDOWN}")).to_be_visible()
+    expect(page.get_by_text(f"#{pk} {MARKDOWN} in payloads")).to_be_visible()
+    no_injected_markup(page)
+
+
 # Chat and Train flows, on the same fixtures (app, browser, page, sign_in, choose).
 
 
 def test_chat_routes_replies_and_saves(page, app):
     sign_in(page)
     page.get_by_role("tab", name="Chat").click()
+    page.get_by_text("Save / reopen").click()
+    name = page.get_by_label("Save to dataset")
+    expect(name).to_have_value("chats")  # rendered with its default: typing now is not overwritten
+    fill_and_keep(name, MARKDOWN)
+    page.get_by_role("button", name="Save conversation").click()
+    expect(page.get_by_text("must be 1 to 64 letters")).to_be_visible()
+    expect(page.get_by_text(PIXEL).first).to_be_visible()  # the name, in the error, as text
+    no_injected_markup(page)
+    fill_and_keep(name, "chats")
     box = page.get_by_placeholder("Write to the assistant, Enter sends")
     box.fill(f"Please help me write the minutes of our meeting {IMG}")
     box.press("Enter")
@@ -178,8 +229,6 @@ def test_chat_routes_replies_and_saves(page, app):
     chat = page.get_by_role("log", name="chatbot conversation")
     expect(chat.get_by_text(f"Please help me write the minutes of our meeting {IMG}")).to_be_visible()
     expect(page.locator("#chat-active")).to_contain_text("Active task:")
-    page.get_by_text("Save / reopen").click()
-    page.get_by_label("Save to dataset").fill("chats")
     page.get_by_role("button", name="Save conversation").click()
     expect(page.get_by_text("suggestions for the Validate tab")).to_be_visible()
     [pk] = AnnotationStore(app[1]).queue(QueueFilter("chats"))
@@ -210,3 +259,31 @@ def test_start_and_stop_a_tiny_training_job(page, app, small_catalog):
     expect(page.get_by_text(f"Job {job['id']}: stopped")).to_be_visible(timeout=SLOW)
     assert jobs.get(job["id"])["status"] == "stopped"
     no_injected_markup(page)
+
+
+def send_and_wait(page: Page, text: str) -> None:
+    """Send a chat message and wait until its reply has been streamed (the box is free again)."""
+    latency = page.get_by_text(re.compile(r"Latency: routing [0-9.]+ s · reply [0-9.]+ s"))
+    before = latency.inner_text() if latency.count() else ""
+    box = page.get_by_placeholder("Write to the assistant, Enter sends")
+    box.fill(text)
+    box.press("Enter")
+    expect(page.get_by_role("log", name="chatbot conversation").get_by_text(text)).to_be_visible(timeout=SLOW)
+    deadline = time.time() + SLOW / 1000
+    while time.time() < deadline and (not latency.count() or latency.inner_text() == before):
+        time.sleep(0.5)
+    assert latency.inner_text() != before, "the message was not routed"
+    expect(page.get_by_text("the assistant is replying")).to_be_hidden(timeout=SLOW)
+
+
+def test_the_default_router_starts_and_ends_a_task_in_the_chat(page):
+    # No setting changed: the shipped adapter over the default catalog routes the live conversation.
+    sign_in(page)
+    page.get_by_role("tab", name="Chat").click()
+    send_and_wait(page, "I need to write the minutes of this morning's meeting")
+    expect(page.locator("#chat-active")).to_contain_text("meeting_minutes")
+    expect(page.get_by_text("START", exact=True)).to_be_visible()
+    send_and_wait(page, "Actually, first draft a LinkedIn post about our launch")
+    send_and_wait(page, "thanks, that's all")
+    expect(page.locator("#chat-active")).to_contain_text("none")
+    expect(page.get_by_text("END", exact=True)).to_be_visible()

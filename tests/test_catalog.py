@@ -44,12 +44,12 @@ def test_bad_catalog_names_file_line_and_field(tmp_path, tasks, field, words):
     with pytest.raises(CatalogError) as err:
         Catalog.load(path)
     e = err.value
-    assert e.file == str(path) and e.field == field and words in e.problem
+    assert e.file == path.name and e.field == field and words in e.problem
     lines = path.read_text().splitlines()
     index = int(field.split("[")[1].split("]")[0])
     starts = [k + 1 for k, line in enumerate(lines) if line.strip() == "{"][1:]
     assert e.line == starts[index]
-    assert str(path) in str(e) and f"line {e.line}" in str(e)
+    assert str(e).startswith(f"catalog.json, line {e.line}") and str(tmp_path) not in str(e)
 
 
 def test_not_json_names_the_line(tmp_path):

@@ -45,7 +45,7 @@ def test_bad_input_exits_2_with_file_line_field(settings, tmp_path):
     conv.write_text(json.dumps(CONV) + "\n" + json.dumps({**CONV, "id": "b", "turns": [
         {"role": "user", "content": "x", "task": "no_such_task"}]}) + "\n")
     err = cli(settings, "route", "--conversation", str(conv), ok=False).stderr
-    assert f"{conv}, line 2, field 'turns[0].task': unknown task 'no_such_task'" in err
+    assert "error: bad.jsonl, line 2, field 'turns[0].task': unknown task 'no_such_task'" in err
 
 
 def test_route_prints_every_user_turn(settings, tmp_path):

@@ -53,8 +53,13 @@ class Served:
         raise AssertionError("transformers serve did not start in 180 s")
 
     def stop(self) -> None:
+        """Ask the server to stop; on a loaded machine it may hang in its shutdown, then kill it."""
         self.proc.terminate()
-        self.proc.wait(timeout=30)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

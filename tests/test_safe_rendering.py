@@ -1,5 +1,8 @@
 """Every view that puts user text into HTML or Markdown escapes it: script and onerror payloads."""
+import ast
 import json
+import re
+from pathlib import Path
 
 import gradio as gr
 import pytest
@@ -68,3 +71,46 @@ def test_task_names_cannot_carry_markup_descriptions_can(payload):
     with pytest.raises(CatalogError, match="snake_case"):
         Catalog([Task(payload, "x")])
     assert Catalog([Task("t", payload)]).get("t").description == payload
+
+
+UI = Path(__file__).resolve().parent.parent / "ui"
+SHOWS_MARKUP = {"Info", "Warning", "Error", "Markdown", "HTML"}
+MARKUP = ("**", "`", "<", "\n\n", "](")
+NUMBERS = {"int", "len", "float", "round"}
+
+
+def allowed(value: ast.FormattedValue) -> bool:
+    """An interpolation that cannot carry markup: safe(...), a number, or a name for escaped markup."""
+    expr = value.value
+    if value.format_spec is not None:
+        return True
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name):
+        return expr.func.id == "safe" or expr.func.id in NUMBERS
+    return isinstance(expr, ast.Name) and expr.id.endswith(("_md", "_html"))
+
+
+def markup_fstrings(tree: ast.AST) -> set[ast.JoinedStr]:
+    """f-strings that go into Markdown or HTML: given to gr.Info/Markdown/HTML..., holding markup,
+    or written by a function whose docstring says it returns Markdown or HTML."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            text = "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+            if any(mark in text for mark in MARKUP):
+                found.add(node)
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr in SHOWS_MARKUP):
+            found |= {n for arg in node.args for n in ast.walk(arg) if isinstance(n, ast.JoinedStr)}
+        elif isinstance(node, ast.FunctionDef) and re.search(r"Markdown|HTML", ast.get_docstring(node) or ""):
+            found |= {n for n in ast.walk(node) if isinstance(n, ast.JoinedStr)}
+    return found
+
+
+def test_ui_code_escapes_every_value_put_into_markdown_or_html():
+    unescaped = []
+    for path in sorted(UI.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for fstring in markup_fstrings(tree):
+            unescaped += [f"{path.name}:{v.lineno}: {{{ast.unparse(v.value)}}}"
+                          for v in fstring.values if isinstance(v, ast.FormattedValue) and not allowed(v)]
+    assert not unescaped, "values put into Markdown/HTML without safe():\n" + "\n".join(sorted(unescaped))

@@ -186,3 +186,26 @@ def test_real_sgd_dev(datasets):
         events.update(conv.gold_events())
     assert {Event.START, Event.CONTINUE, Event.SWITCH, Event.END} <= events
     assert sorted(several(conversations)) == [False] * 15 + [True] * 15
+
+
+def closing_dialogue(folder: Path) -> Path:
+    """A dialogue whose last user turn thanks while SGD's state keeps the intent, as SGD often does."""
+    acts = lambda *names: [{"act": n, "slot": "", "values": []} for n in names]  # noqa: E731
+    turns = [user("order a lemon cake", ("Bakery_9", "OrderCake")), system("Done. Anything else?"),
+             user("thank you, that's all I need", ("Bakery_9", "OrderCake"))]
+    turns[0]["frames"][0]["actions"] = acts("INFORM_INTENT")
+    turns[2]["frames"][0]["actions"] = acts("THANK_YOU", "GOODBYE")
+    (folder / "dialogues_001.json").write_text(json.dumps([{"dialogue_id": "9_009", "services": ["Bakery_9"],
+                                                             "turns": turns}]))
+    return folder
+
+
+def test_a_turn_that_only_thanks_is_an_end_unless_ends_state(folder):
+    closing_dialogue(folder)
+    (acts,) = read_sgd(folder)
+    assert [t.task for t in acts.turns if t.role == "user"] == ["order_cake", None]
+    assert acts.gold_events()[-1] is Event.END
+    (state,) = read_sgd(folder, ends="state")
+    assert [t.task for t in state.turns if t.role == "user"] == ["order_cake", "order_cake"]
+    with pytest.raises(SgdError, match="unknown ends"):
+        read_sgd(folder, ends="maybe")

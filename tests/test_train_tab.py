@@ -10,10 +10,11 @@ from tests.test_training import tiny_conversations
 
 
 def form(**overrides) -> list:
-    """The tab's form values in order (base model ... held-out share) for a one-step job."""
+    """The tab's form values in order (base model ... wrong-current share) for a one-step job."""
     values = dict(base_model="", lora_r=4, lora_alpha=8, lora_dropout=0.0, target_modules="q_proj, v_proj",
                   learning_rate=2e-4, epochs=1, max_steps=1, max_minutes=0, max_seq_length=400, batch_size=1,
-                  grad_accumulation=1, eval_steps=1000, eval_fraction=0.2)
+                  grad_accumulation=1, eval_steps=1000, eval_fraction=0.2, packing=True,
+                  wrong_current_share=0.5)
     return list({**values, **overrides}.values())
 
 

@@ -1,4 +1,8 @@
-"""Sign-in: users from ROUTER_USERS_FILE (lines "user:password") or ROUTER_USERS ("ana:pw1,bo:pw2")."""
+"""Sign-in: users from ROUTER_USERS_FILE (lines "user:password") or ROUTER_USERS ("ana:pw1,bo:pw2").
+
+A variable or file that is set but names no user, or has an empty entry, is an error: sign-in is never
+turned off by a typo.
+"""
 import os
 from pathlib import Path
 
@@ -14,6 +18,8 @@ class UsersError(InputError):
 
 def parse_users(entries: list[str], file: str, lines: list[int] | None = None) -> dict[str, str]:
     """Users from "user:password" entries; errors name the file (or variable) and line."""
+    if not entries:
+        raise UsersError("names no user (expected user:password entries)", file=file)
     users: dict[str, str] = {}
     for k, entry in enumerate(entries):
         line = lines[k] if lines else None
@@ -39,7 +45,8 @@ def load_users(env: dict | None = None) -> dict[str, str]:
                     if line.strip() and not line.lstrip().startswith("#")]
         return parse_users([line for _, line in numbered], str(path), [n for n, _ in numbered])
     if env.get("ROUTER_USERS"):
-        return parse_users([e for e in env["ROUTER_USERS"].split(",") if e.strip()], "ROUTER_USERS")
+        entries = env["ROUTER_USERS"].split(",")
+        return parse_users(entries if any(e.strip() for e in entries) else [], "ROUTER_USERS")
     return {}
 
 
@@ -56,7 +63,8 @@ def listen_host(host: str, users: dict[str, str]) -> str:
 def sign_in_notice(host: str, users: dict[str, str]) -> str:
     """What the app says at start about sign-in and where it listens."""
     if users:
-        return f"sign-in: on, {len(users)} users; listening on {host}"
+        return (f"sign-in: on, {len(users)} users (failed sign-ins throttled per user name and address, "
+                f"and logged); listening on {host}")
     ignored = f" (ROUTER_HOST={host} ignored)" if host != LOCAL_HOST else ""
     return ("sign-in: off, no ROUTER_USERS or ROUTER_USERS_FILE; the annotator is 'anonymous'; "
             f"listening on {LOCAL_HOST} only{ignored}")

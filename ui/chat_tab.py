@@ -2,6 +2,7 @@
 import gradio as gr
 
 from data.annotations import label_name
+from data.datasets import check_name
 from router.backends import backend_names
 from router.chat import Chat
 from router.errors import RouterError
@@ -48,15 +49,15 @@ def create_chat_tab(services: Services) -> None:
 
     @shown
     def save(chat, dataset):
+        dataset = check_name((dataset or "").strip() or "chats")
         if chat is None or not chat.turns:
             raise gr.Error("Nothing to save yet: send a message first.")
-        dataset = (dataset or "").strip() or "chats"
         conversation = chat.to_conversation(services.tasks.catalog())
         services.datasets.add(dataset, [conversation], source="chat", origin="router")
         labels = ", ".join(label_name(d.label) for d in chat.decisions)
-        return (f"Saved `{conversation.id}` to **{dataset}** with the router's labels ({labels}) as "
-                "suggestions for the Validate tab.", gr.update(choices=services.datasets.names(),
-                                                                  value=dataset))
+        saved_md = (f"Saved {safe(conversation.id)} to **{safe(dataset)}** with the router's labels "
+                    f"({safe(labels)}) as suggestions for the Validate tab.")
+        return saved_md, gr.update(choices=services.datasets.names(), value=dataset)
 
     @shown
     def conversations(dataset):
@@ -69,7 +70,7 @@ def create_chat_tab(services: Services) -> None:
         if pk is None:
             raise gr.Error("Choose a saved conversation first.")
         chat = Chat.reopened(services.annotations.suggestion(int(pk)))
-        return *view(chat, f"Reopened; continuing as `{chat.id}`."), chat
+        return *view(chat, f"Reopened; continuing as {safe(chat.id)}."), chat
 
     with gr.Tab("Chat", id="chat") as tab:
         gr.Markdown("Every message is routed first (catalog of the Tasks tab, read afresh each time); "
@@ -94,7 +95,8 @@ def create_chat_tab(services: Services) -> None:
             with gr.Row():
                 router_backend = gr.Dropdown(names, value="local", label="Router backend")
                 router_model = gr.Textbox("", label="Router model", placeholder=MODEL_HINT)
-                router_adapter = gr.Textbox("", label="Router adapter (PEFT folder, local only)")
+                router_adapter = gr.Textbox(services.settings.default_adapter or "",
+                                            label="Router adapter (PEFT folder, local only)")
                 strategy = gr.Dropdown(list(STRATEGIES), value="constrained", label="Strategy")
                 tuned_model_picker(services, router_model, router_adapter)
             with gr.Row():
@@ -107,7 +109,7 @@ def create_chat_tab(services: Services) -> None:
                 save_btn = gr.Button("Save conversation")
                 saved = gr.Markdown()
             with gr.Row():
-                open_dataset = gr.Dropdown(services.datasets.names(), label="Saved dataset", value=None)
+                open_dataset = gr.Dropdown([], label="Saved dataset", value=None, allow_custom_value=True)
                 open_pick = gr.Dropdown([], label="Saved conversation")
                 open_btn = gr.Button("Reopen and continue")
         state = gr.State(None)

@@ -33,11 +33,12 @@ def badge(decision: Decision | None) -> str:
     if decision is None:
         return "<span>No message routed yet.</span>"
     event = decision.event
-    move = (f"{safe(name(decision.previous))} → {safe(name(decision.label))}"
-            if event in (Event.SWITCH, Event.END) else safe(name(decision.label)))
-    flag = "" if decision.valid else " · <b>invalid answer</b>, current task kept"
-    return (f'<span style="background:{EVENT_COLOURS[event]};color:white;padding:4px 12px;'
-            f'border-radius:12px;font-weight:bold">{event.value.upper()}</span> {move}{flag}')
+    move_html = (f"{safe(name(decision.previous))} → {safe(name(decision.label))}"
+                 if event in (Event.SWITCH, Event.END) else safe(name(decision.label)))
+    flag_html = "" if decision.valid else " · <b>invalid answer</b>, current task kept"
+    return (f'<span style="background:{safe(EVENT_COLOURS[event])};color:white;padding:4px 12px;'
+            f'border-radius:12px;font-weight:bold">{safe(event.value.upper())}</span> '
+            f"{move_html}{flag_html}")
 
 
 def scores_figure(decision: Decision | None) -> go.Figure | None:
@@ -58,17 +59,16 @@ def reading(decision: Decision | None) -> str:
     """The raw answer of a free-text strategy and how it was read, as Markdown (escaped)."""
     if decision is None or decision.raw is None:
         return ""
-    read = (f"read as **{safe(name(decision.label))}**" if decision.valid else
-            f"**invalid** (names no candidate): kept **{safe(name(decision.label))}**")
-    raw = safe(decision.raw)
-    return f"Raw answer ({decision.strategy}), {read}:\n\n<pre>{raw}</pre>"
+    read_md = (f"read as **{safe(name(decision.label))}**" if decision.valid else
+               f"**invalid** (names no candidate): kept **{safe(name(decision.label))}**")
+    return f"Raw answer ({safe(decision.strategy)}), {read_md}:\n\n<pre>{safe(decision.raw)}</pre>"
 
 
 def latencies(chat: Chat) -> str:
-    """Routing and reply latency of the last message."""
-    routing = f"routing {chat.decisions[-1].latency:.2f} s" if chat.decisions else "routing -"
-    reply = f"reply {chat.reply_latency:.2f} s" if chat.reply_latency is not None else "reply -"
-    return f"**Latency:** {routing} · {reply}"
+    """Routing and reply latency of the last message, as Markdown."""
+    routing_md = f"routing {chat.decisions[-1].latency:.2f} s" if chat.decisions else "routing -"
+    reply_md = f"reply {chat.reply_latency:.2f} s" if chat.reply_latency is not None else "reply -"
+    return f"**Latency:** {routing_md} · {reply_md}"
 
 
 def timeline(chat: Chat) -> go.Figure:

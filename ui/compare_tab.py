@@ -5,6 +5,7 @@ from pathlib import Path
 
 import gradio as gr
 import pandas as pd
+from gradio.context import Context
 
 from data.samples import import_demo
 from data.sgd import SERVICES, import_sgd
@@ -74,7 +75,7 @@ def create_compare_tab(services: Services):
         checked = check_upload(file, DATASET_TYPES, services.settings.max_upload_mb)
         name = (name or "").strip() or checked.stem
         count = datasets.import_jsonl(name, checked, services.tasks.catalog())
-        gr.Info(f"Imported {count} conversations into '{safe(name)}'.")
+        gr.Info(f"Imported {int(count)} conversations into '{safe(name)}'.")
         return dataset_choice(name)
 
     @shown
@@ -84,13 +85,13 @@ def create_compare_tab(services: Services):
                            int(size or 10), int(seed or 0),
                            lambda done, total: progress((done, total), desc="reading dialogues"),
                            taken or SERVICES[0])
-        gr.Info(f"Imported {count} SGD dialogues into '{safe(name)}'.")
+        gr.Info(f"Imported {int(count)} SGD dialogues into '{safe(name)}'.")
         return dataset_choice(name)
 
     @shown
     def demo(name):
         name = (name or "").strip() or "demo"
-        gr.Info(f"Imported {import_demo(datasets, name)} demo conversations into '{safe(name)}'.")
+        gr.Info(f"Imported {int(import_demo(datasets, name))} demo conversations into '{safe(name)}'.")
         return dataset_choice(name)
 
     @shown
@@ -158,13 +159,13 @@ def create_compare_tab(services: Services):
         if not run_ids:
             raise gr.Error("Choose the runs to export.")
         text = runs.export_csv(run_ids) if kind == "csv" else runs.export_json(run_ids)
-        return write_file("runs-", f"runs-{'-'.join(map(str, run_ids))}.{kind}", text)
+        return write_file("runs-", f"runs-{'-'.join(str(int(r)) for r in run_ids)}.{kind}", text)
 
     with gr.Tab("Compare", id="compare") as tab:
         gr.Markdown("Evaluate model x strategy configurations on a labelled dataset "
                     "(DESIGN.md §3 metrics, with the copy baseline), then compare the runs.")
         with gr.Row():
-            dataset = gr.Dropdown(label="Dataset", choices=datasets.names(), scale=3)
+            dataset = gr.Dropdown(label="Dataset", choices=[], allow_custom_value=True, scale=3)
             refresh_btn = gr.Button("Refresh", scale=1)
         with gr.Accordion("Import a dataset", open=False):
             with gr.Row():
@@ -191,7 +192,8 @@ def create_compare_tab(services: Services):
         with gr.Row():
             models = gr.Textbox(label="Models, one per line (blank: the embedded model)", lines=2)
             backend = gr.Dropdown(label="Backend", choices=backend_names(), value="local")
-            adapter = gr.Textbox(label="PEFT adapter folder (optional)")
+            adapter = gr.Textbox(services.settings.default_adapter or "",
+                                 label="PEFT adapter folder (optional, local only)")
             tuned_model_picker(services, models, adapter)
         with gr.Row():
             strategies = gr.CheckboxGroup(list(STRATEGIES), value=["constrained"], label="Strategies")
@@ -232,6 +234,7 @@ def create_compare_tab(services: Services):
              wrong_table, conversation, sources_table]
     refresh_btn.click(dataset_choice, None, dataset, api_name="refresh_datasets")
     tab.select(dataset_choice, dataset, dataset)  # datasets saved or imported elsewhere since
+    Context.root_block.load(dataset_choice, None, dataset)  # never in the page served before sign-in
     upload_btn.click(upload, [upload_file, upload_name], dataset, api_name="import_jsonl")
     sgd_btn.click(sgd, [sgd_folder, sgd_name, sgd_limit, sgd_services, sgd_size, sgd_seed], dataset,
                   api_name="import_sgd")

@@ -1,7 +1,14 @@
-"""User text put into HTML or Markdown (toasts, Markdown panels, plotly labels) is escaped here."""
+"""User text put into HTML or Markdown (toasts, Markdown panels, plotly labels) is escaped here.
+
+Code under ui/ puts a value into Markdown or HTML only through `safe()`, as a number, or as a
+variable named `*_md` / `*_html` that holds markup built from escaped parts
+(tests/test_safe_rendering.py checks it).
+"""
 import html
+
+MARKDOWN = str.maketrans({"[": "&#91;", "]": "&#93;", "`": "&#96;"})
 
 
 def safe(text: object) -> str:
-    """`text` with &, < and > escaped, so it shows as typed and never as markup."""
-    return html.escape(str(text), quote=False)
+    """`text` with &, < and > escaped, and Markdown's link and code marks, so it shows as typed."""
+    return html.escape(str(text), quote=False).translate(MARKDOWN)

@@ -1,5 +1,6 @@
 """What the tabs share: settings, the database and the stores, the routers."""
 from dataclasses import dataclass
+from pathlib import Path
 
 from data.annotations import AnnotationStore
 from data.datasets import DatasetStore
@@ -9,6 +10,7 @@ from data.models import ModelStore
 from data.runner import Runner
 from data.runs import RunStore
 from data.tasks import TaskStore
+from router.embedded import EMBEDDED
 from router.services import RouterFactory
 from router.settings import Settings
 
@@ -32,8 +34,15 @@ class Services:
     def build(cls, settings: Settings) -> "Services":
         """Open the database and wire the stores."""
         file = DatabaseFile(settings.db_path)
-        tasks, datasets = TaskStore(file), DatasetStore(file)
-        jobs = JobStore(file)
+        tasks, datasets = TaskStore(file, settings.max_tasks), DatasetStore(file, settings.max_tasks)
+        jobs, models = JobStore(file), ModelStore(file)
+        if settings.default_adapter:
+            models.register(default_name(settings), EMBEDDED, settings.default_adapter)
         return cls(settings, file, tasks, datasets, RunStore(file, datasets),
                    AnnotationStore(file, datasets, tasks), RouterFactory(settings),
-                   jobs, ModelStore(file), Runner(jobs, settings))
+                   jobs, models, Runner(jobs, settings))
+
+
+def default_name(settings: Settings) -> str | None:
+    """The registered name of the default router's adapter (its folder name), None for the base model."""
+    return Path(settings.default_adapter).name if settings.default_adapter else None

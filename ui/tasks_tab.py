@@ -47,7 +47,7 @@ def create_tasks_tab(services: Services) -> None:
             store.add(task)
         else:
             store.update(selected, task)
-        gr.Info(f"Saved task '{task.name}'.")
+        gr.Info(f"Saved task '{safe(task.name)}'.")
         return refresh(task.name)
 
     @shown
@@ -55,7 +55,7 @@ def create_tasks_tab(services: Services) -> None:
         if selected == NEW:
             raise gr.Error("Choose a task to delete.")
         store.delete(selected)
-        gr.Info(f"Deleted task '{selected}'.")
+        gr.Info(f"Deleted task '{safe(selected)}'.")
         return refresh()
 
     @shown
@@ -63,14 +63,16 @@ def create_tasks_tab(services: Services) -> None:
         if not file:
             raise gr.Error("Choose a JSON catalog file first.")
         checked = check_upload(file, CATALOG_TYPES, services.settings.max_upload_mb)
-        catalog = store.import_catalog(Catalog.load(checked), replace=replace)
+        catalog = store.import_catalog(Catalog.load(checked, services.settings.max_tasks), replace=replace)
         gr.Info(f"Imported {safe(checked.name)}: the catalog has {len(catalog)} tasks.")
         return refresh()
 
+    @shown
     def export(shape):
+        text = store.export(shape)
         folder = Path(tempfile.mkdtemp(prefix="catalog-"))
         path = folder / f"catalog-{shape}.json"
-        path.write_text(store.export(shape), encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
         return str(path)
 
     with gr.Tab("Tasks", id="tasks"):
@@ -78,7 +80,8 @@ def create_tasks_tab(services: Services) -> None:
         with gr.Row():
             with gr.Column(scale=3):
                 tasks_table = gr.Dataframe(headers=["name", "description", "instructions", "infos"],
-                                           interactive=False, wrap=True, label="Catalog")
+                                           interactive=False, wrap=True, label="Catalog",
+                                           elem_id="catalog-table")
             with gr.Column(scale=2):
                 selected = gr.Dropdown(label="Task to edit", choices=[NEW], value=NEW)
                 name = gr.Textbox(label="Name (snake_case)", placeholder="meeting_minutes")

@@ -13,7 +13,7 @@ from ui.train_figures import loss_figure, recall_figure
 
 FIELDS = ("base_model", "lora_r", "lora_alpha", "lora_dropout", "target_modules", "learning_rate", "epochs",
           "max_steps", "max_minutes", "max_seq_length", "batch_size", "grad_accumulation", "eval_steps",
-          "eval_fraction")
+          "eval_fraction", "packing", "wrong_current_share")
 LOG_LINES = 300
 JOB_HEADERS = ["id", "status", "progress", "datasets", "model", "created_at", "finished_at"]
 
@@ -30,8 +30,8 @@ def progress_html(job: dict | None) -> str:
     if job is None:
         return "<p>No job yet.</p>"
     value = job["progress"] or 0.0
-    note = f" — {safe(job['error'])}" if job["error"] else ""
-    return (f"<p>Job {job['id']}: <b>{safe(job['status'])}</b>{note}</p>"
+    note_html = f" — {safe(job['error'])}" if job["error"] else ""
+    return (f"<p>Job {int(job['id'])}: <b>{safe(job['status'])}</b>{note_html}</p>"
             f"<progress value='{value:.3f}' max='1' style='width:100%'></progress> {100 * value:.0f}%")
 
 
@@ -80,7 +80,7 @@ def create_train_tab(services: Services):
             raise gr.Error("Choose at least one dataset.")
         config = config_from(dict(zip(FIELDS, values), datasets=list(datasets)))
         job = runner.submit(config, evaluate=evaluate)
-        gr.Info(f"Job {job} queued.")
+        gr.Info(f"Job {int(job)} queued.")
         return job_choice(job)
 
     @shown
@@ -90,25 +90,24 @@ def create_train_tab(services: Services):
     def stop(job_id):
         if not job_id:
             raise gr.Error("Choose a job.")
-        gr.Info(f"Job {job_id}: {runner.stop(int(job_id))}.")
+        gr.Info(f"Job {int(job_id)}: {safe(runner.stop(int(job_id)))}.")
 
     @shown
     def resume(job_id):
         if not job_id:
             raise gr.Error("Choose a job.")
         runner.resume(int(job_id))
-        gr.Info(f"Job {job_id} queued again; it resumes from its last checkpoint.")
+        gr.Info(f"Job {int(job_id)} queued again; it resumes from its last checkpoint.")
 
     with gr.Tab("Train", id="train") as tab:
         gr.Markdown(f"Fine-tune the router model with a LoRA adapter on labelled datasets; this machine "
-                    f"trains with **{training_method()}**. Each job runs in its own process, one at a time; "
+                    f"trains with **{safe(training_method())}**. Each job runs in its own process, one at a time; "
                     "when it finishes, its adapter is registered as a router model and evaluated against "
                     "the base on the held-out conversations, with the free protocol (the router's own "
                     "previous decision, as live) and the gold one.")
         with gr.Row():
             base_model = gr.Textbox(label="Base model (name, folder or hub id)", value=EMBEDDED)
-            datasets = gr.Dropdown(label="Datasets", choices=services.datasets.names(), multiselect=True,
-                                   allow_custom_value=True,
+            datasets = gr.Dropdown(label="Datasets", choices=[], multiselect=True, allow_custom_value=True,
                                    scale=2)
             refresh_btn = gr.Button("Refresh datasets", scale=0)
         with gr.Row():
@@ -129,12 +128,17 @@ def create_train_tab(services: Services):
             eval_steps = gr.Number(label="Evaluate every N steps", value=defaults.eval_steps, precision=0)
             eval_fraction = gr.Number(label="Held-out share of conversations", value=defaults.eval_fraction)
         with gr.Row():
+            packing = gr.Checkbox(label="Packing: one row per conversation, each decision a branch "
+                                        "(about 5x faster)", value=defaults.packing)
+            wrong_current_share = gr.Number(label="Share of decisions also trained with a wrong current task",
+                                            value=defaults.wrong_current_share, minimum=0, maximum=1)
+        with gr.Row():
             evaluate = gr.Checkbox(label="Evaluate base vs fine-tuned when done", value=True)
             launch_btn = gr.Button("Launch", variant="primary")
-        jobs_table = gr.Dataframe(headers=JOB_HEADERS, value=job_rows(services), interactive=False,
+        jobs_table = gr.Dataframe(headers=JOB_HEADERS, interactive=False,
                                   label="Jobs (one runs, the others wait)")
         with gr.Row():
-            ids = [j["id"] for j in jobs.listing()]
+            ids = [j["id"] for j in jobs.listing()]  # numbers only: names come after sign-in
             job_pick = gr.Dropdown(label="Job", choices=ids, value=ids[0] if ids else None)
             stop_btn = gr.Button("Stop", variant="stop")
             resume_btn = gr.Button("Resume")
@@ -149,7 +153,8 @@ def create_train_tab(services: Services):
         timer = gr.Timer(2.0)
 
     form = [base_model, lora_r, lora_alpha, lora_dropout, target_modules, learning_rate, epochs, max_steps,
-            max_minutes, max_seq_length, batch_size, grad_accumulation, eval_steps, eval_fraction]
+            max_minutes, max_seq_length, batch_size, grad_accumulation, eval_steps, eval_fraction, packing,
+            wrong_current_share]
     views = [jobs_table, progress, losses, log, comparison, recalls]
     refresh_btn.click(listed, None, datasets)
     tab.select(listed, None, datasets)

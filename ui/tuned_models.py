@@ -3,12 +3,12 @@ import gradio as gr
 
 from router.embedded import EMBEDDED
 from ui.errors import shown
-from ui.services import Services
+from ui.services import Services, default_name
 
 
 def tuned_model_picker(services: Services, model: gr.Textbox, adapter: gr.Textbox) -> gr.Dropdown:
     """A dropdown of registered models; choosing one fills `model` (blank: embedded) and `adapter`."""
-    picker = gr.Dropdown(label="Or a fine-tuned router model (Train tab)", choices=services.models.choices())
+    picker = gr.Dropdown(label="Or a fine-tuned router model (Train tab)", choices=[])
 
     @shown
     def use(name):

@@ -1,12 +1,10 @@
 """Validate tab: annotators go through the queue, label user turns, flag, delete, fix typos; generate."""
-import tempfile
-from pathlib import Path
-
 import gradio as gr
 import pandas as pd
 from gradio.context import Context
 
 from data.annotations import ANY, STATUSES, TO_DO, QueueFilter, label_name
+from data.datasets import check_name
 from router.backends import backend_names
 from router.conversation import Conversation
 from router.events import event_between
@@ -57,8 +55,8 @@ def chat(conv: Conversation) -> list[dict]:
 
 def describe(row: dict, assignees: list[str], comment: str) -> str:
     """The header of the shown conversation, user text escaped."""
-    parts = [f"**#{row['id']}** `{safe(row['ext_id'])}` in **{safe(row['dataset'])}**",
-             f"status **{row['status']}**", f"source {safe(row['source'] or '-')}"]
+    parts = [f"**#{int(row['id'])}** {safe(row['ext_id'])} in **{safe(row['dataset'])}**",
+             f"status **{safe(row['status'])}**", f"source {safe(row['source'] or '-')}"]
     if assignees:
         parts.append("assigned to " + ", ".join(safe(a) for a in assignees))
     text = " · ".join(parts)
@@ -67,8 +65,8 @@ def describe(row: dict, assignees: list[str], comment: str) -> str:
 
 def counts_text(counts: dict) -> str:
     """Counts per status and progress, as Markdown."""
-    per_status = " · ".join(f"{s} {counts[s]}" for s in STATUSES)
-    return (f"**{counts['selected']}** in this queue · {per_status} · progress "
+    per_status_md = " · ".join(f"{safe(s)} {int(counts[s])}" for s in STATUSES)
+    return (f"**{int(counts['selected'])}** in this queue · {per_status_md} · progress "
             f"**{counts['progress']:.0%}** validated")
 
 
@@ -79,8 +77,8 @@ def assigned_text(counts: dict[str, int]) -> str:
 
 def generated_text(stored: int, dataset: str, failed: int) -> str:
     """The report of a generation, the dataset name escaped."""
-    return (f"Stored **{stored}** labelled conversations in **{safe(dataset)}** (unvalidated, in "
-            f"the queue); **{failed}** could not be read (below, with the reason and the raw output).")
+    return (f"Stored **{int(stored)}** labelled conversations in **{safe(dataset)}** (unvalidated, in "
+            f"the queue); **{int(failed)}** could not be read (below, with the reason and the raw output).")
 
 
 def guidelines_view(text: str) -> str:
@@ -94,8 +92,9 @@ def counts_frame(counts: dict) -> pd.DataFrame:
 
 
 def create_validate_tab(services: Services) -> None:
-    """Build the Validate tab and bind its events."""
+    """Build the Validate tab and bind its events; names (users, datasets, tasks) come on page load."""
     store = services.annotations
+    users = list(load_users())
 
     def queue_filter(dataset, status, task, assigned, request) -> QueueFilter:
         who = username(request) if assigned == ME else (None if assigned in (ANYONE, None) else assigned)
@@ -177,7 +176,7 @@ def create_validate_tab(services: Services) -> None:
     def delete_or_restore(dataset, status, task, assigned, history, pk, request: gr.Request):
         require(pk)
         if store.row(int(pk))["status"] == "deleted":
-            gr.Info(f"Conversation #{int(pk)} restored as {store.restore(int(pk), username(request))}.")
+            gr.Info(f"Conversation #{int(pk)} restored as {safe(store.restore(int(pk), username(request)))}.")
         else:
             store.delete(int(pk), username(request))
             gr.Info(f"Conversation #{int(pk)} marked for deletion (restorable).")
@@ -213,22 +212,21 @@ def create_validate_tab(services: Services) -> None:
     @shown
     def agreement(dataset):
         result = store.agreement(None if dataset in (ALL, None) else dataset)
-        kappa = "undefined" if result.kappa is None else f"{result.kappa:.3f}"
+        kappa_md = "undefined" if result.kappa is None else f"{result.kappa:.3f}"
         rows = [[d.conversation, d.ext_id, d.position, d.content, d.first, label_name(d.first_label),
                  d.second, label_name(d.second_label)] for d in result.disagreements]
-        return (f"Cohen's kappa **{kappa}** over {result.turns} user turns of {result.conversations} "
-                f"doubly annotated conversations; {len(rows)} disagreements (open one by its number "
-                "to resolve it)."), rows
+        return (f"Cohen's kappa **{kappa_md}** over {int(result.turns)} user turns of "
+                f"{int(result.conversations)} doubly annotated conversations; {len(rows)} disagreements "
+                "(open one by its number to resolve it)."), rows
 
     @shown
     def export(dataset, name):
         if dataset in (ALL, None):
             raise gr.Error("Choose the dataset whose validated conversations to export.")
-        conversations = store.export_validated(dataset, name.strip())
-        path = Path(tempfile.mkdtemp(prefix="validated-")) / f"{name.strip()}.jsonl"
-        path.write_text(services.datasets.export_jsonl(name.strip()), encoding="utf-8")
-        gr.Info(f"Exported {len(conversations)} validated conversations as dataset "
-                f"'{safe(name.strip())}'.")
+        name = check_name((name or "").strip())
+        conversations = store.export_validated(dataset, name)
+        path = services.datasets.write_export(name, services.settings.exports_dir)
+        gr.Info(f"Exported {len(conversations)} validated conversations as dataset '{safe(name)}'.")
         return str(path)
 
     @shown
@@ -246,7 +244,9 @@ def create_validate_tab(services: Services) -> None:
 
     def choices():
         datasets, tasks = [ALL] + services.datasets.names(), services.tasks.catalog().names
-        return gr.update(choices=datasets), gr.update(choices=[ALL] + tasks), gr.update(choices=tasks)
+        return (gr.update(choices=datasets), gr.update(choices=[ALL] + tasks), gr.update(choices=tasks),
+                gr.update(choices=[ANYONE, ME, *users]), ", ".join(users), guidelines_view(store.guidelines()),
+                store.guidelines())
 
     with gr.Tab("Validate", id="validate"):
         gr.Markdown("Go through the queue, check the label of every user message, confirm. " + HELP)
@@ -254,7 +254,7 @@ def create_validate_tab(services: Services) -> None:
             dataset = gr.Dropdown([ALL], value=ALL, label="Dataset", allow_custom_value=True)
             status = gr.Dropdown([TO_DO, *STATUSES, ANY], value=TO_DO, label="Status")
             task = gr.Dropdown([ALL], value=ALL, label="Task", allow_custom_value=True)
-            assigned = gr.Dropdown([ANYONE, ME, *load_users()], value=ANYONE, label="Assigned to",
+            assigned = gr.Dropdown([ANYONE, ME], value=ANYONE, label="Assigned to",
                                    allow_custom_value=True)
             open_btn = gr.Button("Open queue", variant="primary")
         with gr.Row():
@@ -285,15 +285,15 @@ def create_validate_tab(services: Services) -> None:
             typo_text = gr.Textbox(label="Corrected text", scale=3)
             typo_btn = gr.Button("Fix typo (Alt+T)", elem_id=SHORTCUTS["KeyT"])
         with gr.Accordion("Annotation guidelines", open=False):
-            guide = gr.Markdown(guidelines_view(store.guidelines()))
-            guide_text = gr.Textbox(store.guidelines(), lines=8, label="Edit (Markdown)")
+            guide = gr.Markdown()
+            guide_text = gr.Textbox(lines=8, label="Edit (Markdown)")
             guide_btn = gr.Button("Save guidelines")
         with gr.Accordion("Annotators: split the queue, agreement", open=False):
             with gr.Row():
-                annotators = gr.Textbox(", ".join(load_users()), label="Annotators (comma-separated)")
+                annotators = gr.Textbox(label="Annotators (comma-separated)")
                 share = gr.Slider(0, 1, value=0.2, step=0.05, label="Share given to two annotators")
                 assign_btn = gr.Button("Split the chosen dataset")
-            assigned_text = gr.Markdown()
+            assigned_view = gr.Markdown()
             agree_btn = gr.Button("Compute agreement")
             agree_text = gr.Markdown()
             disagreements = gr.Dataframe(headers=DISAGREEMENT_HEADERS, interactive=False, wrap=True)
@@ -303,7 +303,7 @@ def create_validate_tab(services: Services) -> None:
                 export_btn = gr.Button("Export")
                 export_file = gr.File(label="JSONL", interactive=False)
         with gr.Accordion("Generate labelled conversations", open=False):
-            gen_tasks = gr.CheckboxGroup(label="Tasks", choices=services.tasks.catalog().names)
+            gen_tasks = gr.CheckboxGroup(label="Tasks", choices=[])
             with gr.Row():
                 gen_count = gr.Number(4, label="Conversations", precision=0)
                 mix = [gr.Slider(0, 1, value=0.0, step=0.05, label=f"Share: {kind}") for kind in KINDS[1:]]
@@ -331,12 +331,12 @@ def create_validate_tab(services: Services) -> None:
     typo_btn.click(fix_typo, [pk, typo_turn, typo_text], shown_view, api_name="fix_typo")
     gr.on([d.input for d in drops], update_events, [pk, *drops], events)
     guide_btn.click(save_guidelines, guide_text, guide, api_name="save_guidelines")
-    assign_btn.click(assign, [dataset, annotators, share], assigned_text, api_name="assign")
+    assign_btn.click(assign, [dataset, annotators, share], assigned_view, api_name="assign")
     agree_btn.click(agreement, dataset, [agree_text, disagreements], api_name="agreement")
     export_btn.click(export, [dataset, export_name], export_file, api_name="export_validated")
     gen_btn.click(generate, [gen_tasks, gen_count, *mix, gen_dataset, gen_backend, gen_model],
                   [gen_report, gen_failures], api_name="generate")
-    Context.root_block.load(choices, None, [dataset, task, gen_tasks])
+    Context.root_block.load(choices, None, [dataset, task, gen_tasks, assigned, annotators, guide, guide_text])
     Context.root_block.load(None, None, None, js=SHORTCUTS_JS)
 
 

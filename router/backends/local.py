@@ -1,4 +1,5 @@
 """In-process transformers backend: the embedded model, a model folder or hub id, an optional adapter."""
+import importlib.util
 import threading
 from collections.abc import Iterator
 from functools import lru_cache
@@ -18,16 +19,26 @@ MARK = "\x00PARTS\x00"
 MIN_SHARED = 16  # tokens another conversation must share before its cache is copied
 
 
+def device_options() -> dict:
+    """How to load a model here: 4-bit NF4 on CUDA with bitsandbytes, bf16 on CUDA without it, else CPU."""
+    if not torch.cuda.is_available():
+        return {}
+    if importlib.util.find_spec("bitsandbytes") is None:
+        return {"device_map": "auto", "dtype": torch.bfloat16}
+    from transformers import BitsAndBytesConfig
+
+    return {"device_map": "auto", "quantization_config": BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16)}
+
+
 def load_model(path: str, adapter: str | None):
-    """Load tokenizer and model; 4-bit NF4 through bitsandbytes when CUDA is available."""
+    """Load tokenizer and model (see device_options) and the adapter, if any.
+
+    An adapter is merged into the weights unless they are 4-bit: routing then costs what the base costs.
+    """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    options: dict = {}
-    if torch.cuda.is_available():
-        from transformers import BitsAndBytesConfig
-
-        options = {"device_map": "auto", "quantization_config": BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16)}
+    options = device_options()
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForCausalLM.from_pretrained(path, **options)
@@ -35,6 +46,8 @@ def load_model(path: str, adapter: str | None):
             from peft import PeftModel
 
             model = PeftModel.from_pretrained(model, adapter)
+            if "quantization_config" not in options:
+                model = model.merge_and_unload()
     except (OSError, ValueError) as e:
         raise BackendError(f"cannot load model '{path}'" + (f" with adapter '{adapter}'" if adapter
                                                            else "") + f": {e}") from e

@@ -48,6 +48,8 @@ class TrainConfig:
     # Share of decisions trained a second time with a wrong current task and the gold answer
     # (exposure robustness: live, the router is given its own previous decision, which may be wrong).
     wrong_current_share: float = 0.5
+    # Continue training this LoRA adapter folder (its rank and modules win over lora_*) instead of a new one.
+    init_adapter: str | None = None
 
     def __post_init__(self):
         self.validate()
@@ -74,6 +76,9 @@ class TrainConfig:
                   ("eval_fraction", 0 <= self.eval_fraction < 1, "must be in [0, 1)"),
                   ("wrong_current_share", 0 <= self.wrong_current_share <= 1, "must be in [0, 1]"),
                   ("packing", isinstance(self.packing, bool), "must be true or false"),
+                  ("init_adapter", self.init_adapter is None or (isinstance(self.init_adapter, str)
+                                                                 and bool(self.init_adapter.strip())),
+                   "must be an adapter folder or null"),
                   ("max_steps", isinstance(self.max_steps, int) and (self.max_steps == -1 or self.max_steps > 0),
                    "must be -1 (use epochs) or at least 1"),
                   ("max_minutes", self.max_minutes is None or self.max_minutes > 0, "must be positive"),

@@ -180,9 +180,15 @@ def train(config: TrainConfig, train_rows: list[dict], eval_rows: list[dict],
     watch, model = Watch(reporter, config.max_minutes), load_base(path, method)
     reading = BranchMask().install(model)
     collator = {"data_collator": PackedCollator(tokenizer.pad_token_id or 0)} if config.packing else {}
+    tuning = {"peft_config": lora}
+    if config.init_adapter:
+        from peft import PeftModel
+
+        reporter.log(f"continuing the training of the adapter {config.init_adapter}")
+        model, tuning = PeftModel.from_pretrained(model, config.init_adapter, is_trainable=True), {}
     trainer = SFTTrainer(model=model, args=sft_config(config, method, bool(eval_rows)),
                          train_dataset=dataset(train_rows), eval_dataset=dataset(eval_rows) if eval_rows else None,
-                         processing_class=tokenizer, peft_config=lora, callbacks=[watch.callback], **collator)
+                         processing_class=tokenizer, callbacks=[watch.callback], **collator, **tuning)
     checkpoint = last_checkpoint(trainer.args.output_dir)
     if checkpoint:
         reporter.log(f"resuming from {checkpoint}")

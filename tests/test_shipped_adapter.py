@@ -1,0 +1,51 @@
+"""The shipped default router: the embedded model with the LoRA adapter in router/adapters, loaded and routing."""
+import importlib.util
+
+import pytest
+import torch
+
+from router.backends.local import device_options
+from router.catalog import Catalog
+from router.conversation import Turn
+from router.embedded import SHIPPED_ADAPTER
+from router.routing import Router
+from router.settings import Settings, default_adapter
+from router.strategies import create_strategy
+from data.migrations import DEFAULT_CATALOG
+
+MESSAGES = ("I need to write the minutes of this morning's meeting",
+            "Actually, first draft a LinkedIn post about our launch", "thanks, that's all")
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    """A router on the embedded model with the shipped adapter, loaded once."""
+    from router.services import RouterFactory
+
+    return RouterFactory(Settings.from_env()).router("constrained", "local", None, str(SHIPPED_ADAPTER))
+
+
+def test_the_shipped_adapter_is_the_default_and_can_be_turned_off():
+    assert (SHIPPED_ADAPTER / "adapter_config.json").exists()
+    assert (SHIPPED_ADAPTER / "adapter_model.safetensors").stat().st_size < 8 * 2**20
+    assert Settings.from_env({}).default_adapter == str(SHIPPED_ADAPTER)
+    assert default_adapter("none") is None and default_adapter(" /x/y ") == "/x/y"
+
+
+def test_the_shipped_adapter_loads_and_routes_the_default_catalog(shipped, backend, settings):
+    catalog = Catalog.load(DEFAULT_CATALOG)
+    turns = [Turn("user", MESSAGES[0])]
+    tuned = shipped.decide(catalog, turns, None)
+    base = Router(backend, create_strategy("constrained", settings.prompts_dir)).decide(catalog, turns, None)
+    assert tuned.valid and tuned.label == "meeting_minutes" and tuned.scores["meeting_minutes"] > 0.9
+    assert base.scores != tuned.scores  # the adapter is applied (merged into the weights)
+
+
+def test_a_cuda_machine_without_bitsandbytes_loads_in_bf16(monkeypatch):
+    # Stand-in: no GPU here, so CUDA's presence and bitsandbytes' absence are simulated.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "bitsandbytes" else real(name))
+    assert device_options() == {"device_map": "auto", "dtype": torch.bfloat16}
+    monkeypatch.setattr(importlib.util, "find_spec", real)
+    assert "quantization_config" in device_options()
