@@ -247,9 +247,11 @@ def cmd_train(args) -> None:
 
 def add_eval_parsers(sub, strategies: list[str], backends: list[str]) -> None:
     """The `eval` and `datasets` subcommands."""
+    from router.strategies import DEFAULT_STRATEGY
+
     ev = sub.add_parser("eval", help="evaluate a model x strategy on a labelled dataset")
     ev.add_argument("--dataset", required=True)
-    ev.add_argument("--strategy", choices=strategies, default="constrained")
+    ev.add_argument("--strategy", choices=strategies, default=DEFAULT_STRATEGY)
     ev.add_argument("--backend", choices=backends, default="local")
     ev.add_argument("--model", help="model name, folder or hub id (default: embedded)")
     ev.add_argument("--adapter", help="PEFT adapter folder")
@@ -293,7 +295,7 @@ def add_eval_parsers(sub, strategies: list[str], backends: list[str]) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The command-line grammar."""
     from router.backends import backend_names
-    from router.strategies import STRATEGIES
+    from router.strategies import DEFAULT_STRATEGY, STRATEGIES
 
     parser = argparse.ArgumentParser(prog="python -m router", description="Router Playground CLI")
     parser.add_argument("--db", help="SQLite database (default: ROUTER_DB or var/playground.db)")
@@ -321,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("-o", "--output")
     route = sub.add_parser("route", help="route the user turns of conversations")
     route.add_argument("--conversation", required=True, help="JSONL file of conversations")
-    route.add_argument("--strategy", choices=list(STRATEGIES), default="constrained")
+    route.add_argument("--strategy", choices=list(STRATEGIES), default=DEFAULT_STRATEGY)
     route.add_argument("--backend", choices=backend_names(), default="local")
     route.add_argument("--model", help="model name, folder or hub id (default: embedded)")
     route.add_argument("--adapter", help="PEFT adapter folder")

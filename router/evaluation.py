@@ -8,6 +8,7 @@ from router.decision import Decision
 from router.errors import RouterError
 from router.metrics import Judged
 from router.routing import Router
+from router.strategies import DEFAULT_STRATEGY
 
 PROTOCOLS = ("free", "gold")
 Save = Callable[[object, int, Decision], None]
@@ -26,7 +27,7 @@ class RunConfig:
     """What a run evaluates: a dataset x backend, model, adapter x strategy x protocol."""
 
     dataset: str
-    strategy: str = "constrained"
+    strategy: str = DEFAULT_STRATEGY
     backend: str = "local"
     model: str | None = None
     adapter: str | None = None

@@ -133,6 +133,21 @@ def calibrate(logps: list[float], prior: list[float], alpha: float = 1.0) -> lis
     return softmax([lp - alpha * max(q, PRIOR_FLOOR) for lp, q in zip(logps, prior)])
 
 
+def calibrate_tasks(logps: list[float], prior: list[float], alpha: float, keep: int) -> list[float]:
+    """`calibrate` among the labels other than `keep`, whose probability (none's) stays the model's.
+
+    A content-free message is routed to none with near certainty, so dividing none by that prior
+    only removes none; among the tasks the prior does measure the model's bias.
+    """
+    kept = softmax(logps)[keep]
+    others = [k for k in range(len(logps)) if k != keep]
+    shares = calibrate([logps[k] for k in others], [prior[k] for k in others], alpha)
+    probs = [kept] * len(logps)
+    for k, share in zip(others, shares):
+        probs[k] = (1 - kept) * share
+    return probs
+
+
 def mean_distribution(rows: list[list[float]]) -> list[float]:
     """Log of the average of label distributions, each given as log-probabilities (normalised here)."""
     normed = [[lp - logsumexp(row) for lp in row] for row in rows]
@@ -168,7 +183,8 @@ class Calibrated(Constrained):
     The prior is the label distribution of the same prompt (template, catalog, current task,
     earlier messages) with the last user message replaced by a content-free one, averaged over
     `content_free`. It is scored under a session of its own, so the conversation's cache stays
-    as it was, and cached per backend and prompt.
+    as it was, and cached per backend and prompt. The calibration reweighs the tasks among
+    themselves; the probability of none stays the model's (`calibrate_tasks`).
     """
 
     name, template_name = "constrained_calibrated", "constrained"
@@ -181,7 +197,8 @@ class Calibrated(Constrained):
         return f"calibrated by the content-free prior (alpha {self.alpha})"
 
     def distribution(self, backend, prompt, candidates, logps, session):
-        return calibrate(logps, self.prior(backend, prompt, candidates, session), self.alpha)
+        prior = self.prior(backend, prompt, candidates, session)
+        return calibrate_tasks(logps, prior, self.alpha, candidates.index(NONE))
 
     def neutral(self, prompt: Prompt) -> tuple[Prompt, ...]:
         """The prompt with its last user message replaced by each content-free message."""
@@ -249,6 +266,7 @@ class React(Strategy):
 
 
 STRATEGIES = {cls.name: cls for cls in (Constrained, Calibrated, ZeroShot, FewShotCot, React)}
+DEFAULT_STRATEGY = Calibrated.name  # wins over plain constrained on the demo set and SGD dev (README)
 
 
 def create_strategy(name: str, prompts_dir: Path) -> Strategy:

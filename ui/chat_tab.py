@@ -6,7 +6,7 @@ from data.datasets import check_name
 from router.backends import backend_names
 from router.chat import Chat
 from router.errors import RouterError
-from router.strategies import STRATEGIES
+from router.strategies import DEFAULT_STRATEGY, STRATEGIES
 from ui.chat_view import messages, panel
 from ui.errors import shown
 from ui.escaping import safe
@@ -97,7 +97,7 @@ def create_chat_tab(services: Services) -> None:
                 router_model = gr.Textbox("", label="Router model", placeholder=MODEL_HINT)
                 router_adapter = gr.Textbox(services.settings.default_adapter or "",
                                             label="Router adapter (PEFT folder, local only)")
-                strategy = gr.Dropdown(list(STRATEGIES), value="constrained", label="Strategy")
+                strategy = gr.Dropdown(list(STRATEGIES), value=DEFAULT_STRATEGY, label="Strategy")
                 tuned_model_picker(services, router_model, router_adapter)
             with gr.Row():
                 reply_backend = gr.Dropdown(names, value="local", label="Reply backend")

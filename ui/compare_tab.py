@@ -12,7 +12,7 @@ from data.sgd import SERVICES, import_sgd
 from router.backends import backend_names
 from router.comparison import breakdown, conversation_table, matrix, wrong_turns
 from router.evaluation import PROTOCOLS, RunConfig
-from router.strategies import STRATEGIES
+from router.strategies import DEFAULT_STRATEGY, STRATEGIES
 from router.uploads import DATASET_TYPES, check_upload
 from ui.compare_figures import invalid_frame, label_heatmap, latency_boxes, point_heatmaps
 from ui.errors import shown
@@ -196,7 +196,7 @@ def create_compare_tab(services: Services):
                                  label="PEFT adapter folder (optional, local only)")
             tuned_model_picker(services, models, adapter)
         with gr.Row():
-            strategies = gr.CheckboxGroup(list(STRATEGIES), value=["constrained"], label="Strategies")
+            strategies = gr.CheckboxGroup(list(STRATEGIES), value=[DEFAULT_STRATEGY], label="Strategies")
             protocol = gr.Radio(list(PROTOCOLS), value=PROTOCOLS[0], label="Current task",
                                 info="free: the router's own previous decision, as live; "
                                      "gold: the gold previous label")
