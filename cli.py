@@ -13,7 +13,7 @@ from router.catalog import Catalog, Info, Task
 from router.errors import RouterError
 from router.evaluation import PROTOCOLS
 from router.settings import Settings
-from router.strategies import STRATEGIES
+from router.strategies import DEFAULT_STRATEGY, STRATEGIES
 from router.training.config import describe_fields
 from router.uploads import CATALOG_TYPES, DATASET_TYPES, check_upload
 from services import Services
@@ -308,7 +308,7 @@ def add_model_parsers(sub) -> None:
     """route, generate, eval, train: the commands that run a model."""
     rt = command(sub, "route", route, help="route the user turns of conversations")
     rt.add_argument("--conversation", required=True, help="JSONL file of conversations")
-    rt.add_argument("--strategy", choices=list(STRATEGIES), default="constrained")
+    rt.add_argument("--strategy", choices=list(STRATEGIES), default=DEFAULT_STRATEGY)
     rt.add_argument("--catalog", help="catalog JSON file (default: the database's)")
     rt.add_argument("--json", action="store_true")
     gen = command(sub, "generate", generate, help="generate labelled conversations into a dataset")
@@ -320,7 +320,7 @@ def add_model_parsers(sub) -> None:
     gen.add_argument("--seed", type=int, default=0)
     ev = command(sub, "eval", evaluate, help="evaluate a model x strategy on a labelled dataset")
     ev.add_argument("--dataset", required=True)
-    ev.add_argument("--strategy", choices=list(STRATEGIES), default="constrained")
+    ev.add_argument("--strategy", choices=list(STRATEGIES), default=DEFAULT_STRATEGY)
     ev.add_argument("--protocol", choices=list(PROTOCOLS), default="free",
                     help="current task = the router's own previous decision (live use) or the gold previous label")
     ev.add_argument("--limit", type=int, help="first N conversations only")

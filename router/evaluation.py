@@ -11,6 +11,7 @@ from router.decision import Decision
 from router.errors import RouterError
 from router.metrics import Judged
 from router.routing import Router
+from router.strategies import DEFAULT_STRATEGY
 
 PROTOCOLS = ("free", "gold")
 Save = Callable[[object, int, Decision], None]
@@ -29,7 +30,7 @@ class RunConfig:
     """What a run evaluates: a dataset x backend, model, adapter x strategy x protocol."""
 
     dataset: str
-    strategy: str = "constrained"
+    strategy: str = DEFAULT_STRATEGY
     backend: str = "local"
     model: str | None = None
     adapter: str | None = None
@@ -106,7 +107,7 @@ class Evaluation:
         results = [unit() for unit in units] if self.concurrency == 1 else self.parallel(units)
         if self.by_turn:
             for conv in conversations:
-                self.router.backend.forget(conv.id)
+                self.router.forget(conv.id)
         return [j for result in results for j in result]
 
     @property
@@ -144,7 +145,7 @@ class Evaluation:
                 current = decision.label
                 out += [] if decision.failed else [judged(conv, position, gold, previous, decision)]
         finally:
-            self.router.backend.forget(conv.id)
+            self.router.forget(conv.id)
         return out
 
     def turn(self, conv: Conversation, position: int, gold: str | None,

@@ -60,5 +60,9 @@ class Router:
             decision = self.decide(catalog, conversation.turns[: k + 1], current, session=conversation.id)
             decisions.append(decision)
             current = decision.label
-        self.backend.forget(conversation.id)
+        self.forget(conversation.id)
         return decisions
+
+    def forget(self, session: str) -> None:
+        """Drop what the backend keeps for the conversation `session`."""
+        self.strategy.forget(self.backend, session)

@@ -276,7 +276,7 @@ def send_and_wait(page: Page, text: str) -> None:
     expect(page.get_by_text("the assistant is replying")).to_be_hidden(timeout=SLOW)
 
 
-def test_the_default_router_starts_and_ends_a_task_in_the_chat(page):
+def test_the_default_router_starts_switches_and_ends_a_task_in_the_chat(page):
     # No setting changed: the shipped adapter over the default catalog routes the live conversation.
     sign_in(page)
     page.get_by_role("tab", name="Chat").click()
@@ -284,6 +284,8 @@ def test_the_default_router_starts_and_ends_a_task_in_the_chat(page):
     expect(page.locator("#chat-active")).to_contain_text("meeting_minutes")
     expect(page.get_by_text("START", exact=True)).to_be_visible()
     send_and_wait(page, "Actually, first draft a LinkedIn post about our launch")
+    expect(page.locator("#chat-active")).to_contain_text("linkedin_post")
+    expect(page.get_by_text("SWITCH", exact=True)).to_be_visible()
     send_and_wait(page, "thanks, that's all")
     expect(page.locator("#chat-active")).to_contain_text("none")
     expect(page.get_by_text("END", exact=True)).to_be_visible()

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from data.annotations import label_name
 from data.datasets import check_name
 from router.chat import Chat
+from router.strategies import DEFAULT_STRATEGY
 from services import Services
 from ui.errors import Refused
 from ui.escaping import safe
@@ -16,7 +17,7 @@ class Models:
 
     router_backend: str = "local"
     router_model: str | None = None
-    strategy: str = "constrained"
+    strategy: str = DEFAULT_STRATEGY
     reply_backend: str = "local"
     reply_model: str | None = None
     max_tokens: int = 128

@@ -6,7 +6,7 @@ import gradio as gr
 from router.backends import backend_names
 from router.chat import Chat
 from router.errors import RouterError
-from router.strategies import STRATEGIES
+from router.strategies import DEFAULT_STRATEGY, STRATEGIES
 from services import Services
 from ui import chat_actions as act
 from ui.chat_view import messages, panel
@@ -120,7 +120,7 @@ def models_panel(services: Services) -> list:
             router_model = gr.Textbox("", label="Router model", placeholder=MODEL_HINT)
             router_adapter = gr.Textbox(services.settings.default_adapter or "",
                                         label="Router adapter (PEFT folder, local only)")
-            strategy = gr.Dropdown(list(STRATEGIES), value="constrained", label="Strategy")
+            strategy = gr.Dropdown(list(STRATEGIES), value=DEFAULT_STRATEGY, label="Strategy")
             tuned_model_picker(services, router_model, router_adapter)
         with gr.Row():
             reply_backend = gr.Dropdown(names, value="local", label="Reply backend")

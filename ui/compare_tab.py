@@ -7,7 +7,7 @@ import gradio as gr
 from data.sgd import SERVICES
 from router.backends import backend_names
 from router.evaluation import PROTOCOLS
-from router.strategies import STRATEGIES
+from router.strategies import DEFAULT_STRATEGY, STRATEGIES
 from services import Services
 from ui import compare_actions as act
 from ui.compare_actions import QUEUE_HEADERS, RUN_HEADERS, ComparePage
@@ -171,7 +171,7 @@ def launch_panel(services: Services) -> SimpleNamespace:
                              label="PEFT adapter folder (optional, local only)")
         tuned_model_picker(services, models, adapter)
     with gr.Row():
-        strategies = gr.CheckboxGroup(list(STRATEGIES), value=["constrained"], label="Strategies")
+        strategies = gr.CheckboxGroup(list(STRATEGIES), value=[DEFAULT_STRATEGY], label="Strategies")
         protocol = gr.Radio(list(PROTOCOLS), value=PROTOCOLS[0], label="Current task",
                             info="free: the router's own previous decision, as live; "
                                  "gold: the gold previous label")
