@@ -11,7 +11,6 @@ from router.decision import Decision
 from router.errors import RouterError
 from router.metrics import Judged
 from router.routing import Router
-from router.strategies import DEFAULT_STRATEGY
 
 PROTOCOLS = ("free", "gold")
 Save = Callable[[object, int, Decision], None]
@@ -30,7 +29,7 @@ class RunConfig:
     """What a run evaluates: a dataset x backend, model, adapter x strategy x protocol."""
 
     dataset: str
-    strategy: str = DEFAULT_STRATEGY
+    strategy: str = "constrained"
     backend: str = "local"
     model: str | None = None
     adapter: str | None = None

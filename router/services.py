@@ -2,7 +2,7 @@
 from router.backends import Backend, create_backend
 from router.routing import Router
 from router.settings import Settings
-from router.strategies import DEFAULT_STRATEGY, create_strategy
+from router.strategies import create_strategy
 
 
 class RouterFactory:
@@ -21,7 +21,7 @@ class RouterFactory:
                                                 settings=self.settings)
         return self.backends[key]
 
-    def router(self, strategy: str = DEFAULT_STRATEGY, backend: str = "local",
+    def router(self, strategy: str = "constrained", backend: str = "local",
                model: str | None = None, adapter: str | None = None) -> Router:
         """A router with that strategy on that backend and model."""
         return Router(self.backend(backend, model, adapter),

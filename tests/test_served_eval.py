@@ -74,7 +74,8 @@ def test_killed_run_at_concurrency_8_resumes_and_routes_each_turn_once(stores, s
     with busy.start() as server:
         env = {**os.environ, **env_for(server.url), "ROUTER_DB": str(settings.db_path)}
         proc = subprocess.Popen([sys.executable, "cli.py", "eval", "--dataset", "many",
-                                 "--backend", "openai", "--model", "standin", "--concurrency", "8"],
+                                 "--backend", "openai", "--model", "standin", "--concurrency", "8",
+                                 "--strategy", "constrained"],
                                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.time() + 120
         while len(runs.predictions(1) if runs.listing() else []) < 12:
@@ -261,6 +262,6 @@ def test_cli_eval_says_how_many_requests_were_retried_and_turns_failed(stores, s
         for name, value in env_for(server.url, ROUTER_BACKEND_TRIES="2").items():
             monkeypatch.setenv(name, value)
         assert main(["--db", str(settings.db_path), "eval", "--dataset", "cli", "--backend", "openai",
-                     "--model", "standin", "--concurrency", "2"]) == 0
+                     "--model", "standin", "--concurrency", "2", "--strategy", "constrained"]) == 0
     out = capsys.readouterr().out
     assert "2 request(s) tried again" in out and "1 turn(s) failed after 2 tries" in out
