@@ -34,7 +34,7 @@ def route(router: Router, conv: Conversation, catalog: Catalog, reuse: bool) -> 
         d = router.decide(conv.tasks or catalog, conv.turns[: k + 1], previous, session=conv.id)
         out.append((d.latency, router.backend.last_read, d.label, d.scores,
                     router.backend.cache.total_bytes(), n == 0))
-    router.backend.forget(conv.id)
+    router.forget(conv.id)
     return out
 
 

@@ -92,5 +92,10 @@ def m007_heartbeats(db: sqlite_utils.Database) -> None:
         db[table].add_column("heartbeat_at", float)
 
 
+def m008_prediction_candidates(db: sqlite_utils.Database) -> None:
+    """Predictions keep the candidate tasks of a large catalog with their retrieval scores (JSON)."""
+    db["predictions"].add_column("candidates", str)
+
+
 MIGRATIONS = [m001_initial, m002_default_catalog, m003_eval_run_columns, m005_validate_annotations,
-              m006_train_jobs, m007_heartbeats]
+              m006_train_jobs, m007_heartbeats, m008_prediction_candidates]

@@ -28,7 +28,7 @@ def decision_from_row(row: dict, run: dict) -> Decision:
     return Decision(label=row["label"], previous=row["previous"], event=Event(row["event"]),
                     valid=bool(row["valid"]), latency=row["latency"], strategy=run["strategy"],
                     model=run["model"] or "", scores=json.loads(row["scores"]) if row["scores"] else None,
-                    raw=row["raw"])
+                    raw=row["raw"], candidates=json.loads(row["candidates"]) if row["candidates"] else None)
 
 
 def seen(row: dict, stale_after: float) -> dict:
@@ -105,7 +105,8 @@ class RunStore:
             "run_id": run, "conversation_id": conversation, "position": position,
             "label": decision.label, "previous": decision.previous, "event": decision.event.value,
             "valid": int(decision.valid), "latency": decision.latency, "raw": decision.raw,
-            "scores": json.dumps(decision.scores) if decision.scores is not None else None},
+            "scores": json.dumps(decision.scores) if decision.scores is not None else None,
+            "candidates": json.dumps(decision.candidates) if decision.candidates is not None else None},
             replace=True)
 
     def mark(self, run: int, status: str, **fields) -> None:

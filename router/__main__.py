@@ -50,6 +50,24 @@ def catalog_file(path: str) -> Catalog:
     return Catalog.load(checked_file(path, CATALOG_TYPES), Settings.from_env().max_tasks)
 
 
+def routing_settings(args) -> Settings:
+    """The settings, with the candidate stage as --candidates-above / --candidates-k say."""
+    from dataclasses import replace
+
+    settings = Settings.from_env()
+    given = {"candidates_above": args.candidates_above, "candidates_k": args.candidates_k}
+    return replace(settings, **{k: v for k, v in given.items() if v is not None})
+
+
+def add_candidate_options(parser: argparse.ArgumentParser) -> None:
+    """--candidates-above and --candidates-k (ROUTER_CANDIDATES_ABOVE / _K by default)."""
+    parser.add_argument("--candidates-above", type=int, metavar="N",
+                        help="route catalogs of more than N tasks among retrieved candidates "
+                             "(default: ROUTER_CANDIDATES_ABOVE or 20)")
+    parser.add_argument("--candidates-k", type=int, metavar="K",
+                        help="candidates beside the current task (default: ROUTER_CANDIDATES_K or 8)")
+
+
 def emit(text: str, output: str | None) -> None:
     """Write `text` to the file `output`, or print it."""
     if output:
@@ -91,7 +109,7 @@ def cmd_route(args) -> None:
 
     catalog = catalog_file(args.catalog) if args.catalog else task_store(args).catalog()
     conversations = read_jsonl(args.conversation, catalog, Settings.from_env().max_tasks)
-    router = RouterFactory(Settings.from_env()).router(args.strategy, args.backend, args.model, args.adapter)
+    router = RouterFactory(routing_settings(args)).router(args.strategy, args.backend, args.model, args.adapter)
     results = []
     for conv in conversations:
         decisions = router.route(conv, catalog)
@@ -116,6 +134,8 @@ def print_route(result: dict) -> None:
         if d["scores"]:
             ranked = sorted(d["scores"].items(), key=lambda kv: -kv[1])
             print("  scores " + " | ".join(f"{name} {p:.3f}" for name, p in ranked))
+        if d["candidates"] is not None:
+            print("  candidates " + " | ".join(f"{name} {s:.3f}" for name, s in d["candidates"].items()))
         if d["raw"] is not None:
             print(f"  raw    {d['raw']!r}")
 
@@ -169,8 +189,8 @@ def cmd_eval(args) -> None:
     datasets, runs = stores(args)
     config = RunConfig(args.dataset, args.strategy, args.backend, args.model, args.adapter,
                        args.protocol, args.limit)
-    router = RouterFactory(Settings.from_env()).router(args.strategy, args.backend, args.model,
-                                                      args.adapter)
+    router = RouterFactory(routing_settings(args)).router(args.strategy, args.backend, args.model,
+                                                         args.adapter)
     catalog = task_store(args).catalog()
     try:
         run = runs.execute(config, router, catalog, progress_line("routed turns"), fresh=args.fresh)
@@ -258,6 +278,7 @@ def add_eval_parsers(sub, strategies: list[str], backends: list[str]) -> None:
                          "or the gold previous label")
     ev.add_argument("--limit", type=int, help="first N conversations only")
     ev.add_argument("--fresh", action="store_true", help="start anew instead of resuming")
+    add_candidate_options(ev)
     ev.add_argument("--json", action="store_true")
     ds = sub.add_parser("datasets", help="manage labelled datasets").add_subparsers(
         dest="action", required=True)
@@ -327,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument("--adapter", help="PEFT adapter folder")
     route.add_argument("--catalog", help="catalog JSON file (default: the database's)")
     route.add_argument("--json", action="store_true")
+    add_candidate_options(route)
     gen = sub.add_parser("generate", help="generate labelled conversations into a dataset")
     gen.add_argument("--tasks", required=True, help="comma-separated task names of the catalog")
     gen.add_argument("--count", type=int, required=True)

@@ -17,6 +17,7 @@ class Decision:
     model: str
     scores: dict[str, float] | None = None
     raw: str | None = None
+    candidates: dict[str, float] | None = None  # the tasks shown, by retrieval score (large catalogs)
 
     def to_dict(self) -> dict:
         """JSON-ready form."""

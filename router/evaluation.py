@@ -86,9 +86,10 @@ class Evaluation:
                 decision = self.decision(conv, position, previous if self.protocol == "gold" else current)
                 current = decision.label
                 judged.append(Judged(conv.id, position, conv.source, gold, previous, decision.label,
-                                     decision.valid, decision.latency))
+                                     decision.valid, decision.latency,
+                                     None if decision.candidates is None else tuple(decision.candidates)))
         finally:
-            self.router.backend.forget(conv.id)
+            self.router.forget(conv.id)
         return judged
 
     def decision(self, conv: Conversation, position: int, current: str | None) -> Decision:

@@ -1,35 +1,57 @@
 """The router: a backend and a strategy turning a conversation and a catalog into decisions."""
 import time
+from collections import OrderedDict
 
 from router.backends.base import Backend
 from router.catalog import Catalog
 from router.conversation import Conversation, Turn
 from router.decision import Decision
 from router.events import event_between
+from router.retrieval import CandidateStage, shown
 from router.strategies import Strategy
+
+SESSIONS = 512  # conversations whose last candidates are kept (least recently routed out first)
 
 
 class Router:
     """Decides, after a user message, which task of the catalog is active (or none)."""
 
-    def __init__(self, backend: Backend, strategy: Strategy):
-        self.backend, self.strategy = backend, strategy
+    def __init__(self, backend: Backend, strategy: Strategy, stage: CandidateStage | None = None):
+        self.backend, self.strategy, self.stage = backend, strategy, stage or CandidateStage()
+        self.shortlists: OrderedDict[str, dict[str, float]] = OrderedDict()
 
     def decide(self, catalog: Catalog, turns: list[Turn] | tuple[Turn, ...], current: str | None,
                session: str | None = None) -> Decision:
         """The decision after the last of `turns` (a user turn), given the current task.
 
-        An invalid answer keeps the current task, so the assistant carries on undisturbed.
+        A large catalog is cut to its candidates first (router.retrieval). An invalid answer
+        keeps the current task, so the assistant carries on undisturbed.
         """
         current = current if current in catalog else None
         start = time.perf_counter()
+        candidates = self.stage.select(catalog, turns, current, self.shortlists.get(session or ""))
+        self.remember(session, candidates)
+        catalog = shown(catalog, candidates)
         prompt = self.strategy.prompt(catalog, turns, current)
         outcome = self.strategy.run(self.backend, prompt, catalog, session)
         label = outcome.label if outcome.valid else current
         return Decision(label=label, previous=current, event=event_between(current, label),
                         valid=outcome.valid, latency=time.perf_counter() - start,
                         strategy=self.strategy.name, model=self.backend.model,
-                        scores=outcome.scores, raw=outcome.raw)
+                        scores=outcome.scores, raw=outcome.raw, candidates=candidates)
+
+    def remember(self, session: str | None, candidates: dict[str, float] | None) -> None:
+        """Keep a conversation's candidates for its next decision."""
+        if session and candidates is not None:
+            self.shortlists[session] = candidates
+            self.shortlists.move_to_end(session)
+            while len(self.shortlists) > SESSIONS:
+                self.shortlists.popitem(last=False)
+
+    def forget(self, session: str) -> None:
+        """Drop what the router and its backend kept for a conversation that is over."""
+        self.shortlists.pop(session, None)
+        self.backend.forget(session)
 
     def route(self, conversation: Conversation, catalog: Catalog) -> list[Decision]:
         """Route every user turn, feeding each decision's label to the next one."""
@@ -39,5 +61,5 @@ class Router:
             decision = self.decide(catalog, conversation.turns[: k + 1], current, session=conversation.id)
             decisions.append(decision)
             current = decision.label
-        self.backend.forget(conversation.id)
+        self.forget(conversation.id)
         return decisions

@@ -1,0 +1,158 @@
+"""Routing over catalogs of 10, 100 and 1,000 tasks, with and without the candidate stage.
+
+    OMP_NUM_THREADS=1 python bench/catalog_scale.py /work/shared/sgd [--limit 12] [--sizes 10 100 1000]
+        [--full-up-to 100] [--recall-limit 200] [--k 8]
+
+Catalogs: 10 tasks is each SGD dev dialogue's own catalog (its services' intents and distractors);
+100 and 1,000 hold every intent of the dev schema, then those of the train schema (a name both use
+gets the service's prefix), the synthetic bank's tasks and generated distractors (data/distractors.py).
+
+1. Retrieval alone, over `--recall-limit` dev dialogues (gold previous label as the current task,
+   candidates kept from one turn to the next as the router keeps them): recall@k of the gold task,
+   over all turns with a gold task and over the start/switch turns only.
+2. Routing, over `--limit` dialogues (free protocol, the embedded default router), each setting in a
+   process of its own so that its peak resident memory is its own: decision p50/p95, peak RSS, recall@k,
+   turn accuracy, how often the candidate set changed from one decision to the next, tokens read.
+   Without the candidate stage only up to `--full-up-to` tasks (1,000 tasks would not fit).
+"""
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from data.distractors import distractor_tasks  # noqa: E402
+from data.sgd import read_schema, read_sgd, snake  # noqa: E402
+from data.synthetic import load_bank  # noqa: E402
+from router.catalog import Catalog, Task  # noqa: E402
+from router.conversation import Conversation  # noqa: E402
+from router.evaluation import Evaluation  # noqa: E402
+from router.metrics import share, summarize  # noqa: E402
+from router.retrieval import CandidateStage  # noqa: E402
+
+OFF = sys.maxsize  # a candidate stage that never starts
+
+
+def extra_tasks(root: Path, taken: set[str]) -> list[Task]:
+    """Intents of the train schema not in dev (renamed with their service where a name is taken), then the bank's."""
+    out = []
+    for (service, _), task in read_schema(root / "train").items():
+        name = task.name if task.name not in taken else f"{snake(service)}_{task.name}"
+        if name not in taken:
+            taken.add(name)
+            out.append(replace(task, name=name))
+    return out + [b.task for b in load_bank().tasks if b.task.name not in taken]
+
+
+def big_catalog(root: Path, size: int, seed: int = 0) -> Catalog:
+    """Every dev intent, then other tasks up to `size`, shuffled."""
+    dev = list(read_schema(root / "dev").values())
+    taken = {t.name for t in dev}
+    rng = random.Random(seed)
+    others = extra_tasks(root, taken)
+    rng.shuffle(others)
+    others += distractor_tasks(max(0, size - len(dev) - len(others)), taken | {t.name for t in others}, seed)
+    chosen = dev + others[: size - len(dev)]
+    rng.shuffle(chosen)
+    return Catalog(chosen)
+
+
+def dialogues(root: Path, limit: int, size: int) -> list[tuple[Conversation, Catalog]]:
+    """Dev dialogues with the catalog each is routed over."""
+    conversations = read_sgd(root / "dev", limit=limit)
+    if size <= 10:
+        return [(c, c.tasks) for c in conversations]
+    catalog = big_catalog(root, size)
+    return [(replace(c, tasks=None), catalog) for c in conversations]
+
+
+def recall_table(root: Path, sizes: list[int], limit: int, ks: list[int]) -> None:
+    """Recall@k of retrieval alone, gold previous label as the current task."""
+    print(f"retrieval alone, {limit} SGD dev dialogues, gold previous label as current task")
+    print(f"{'tasks':>6}{'k':>4}{'recall':>9}{'start/switch':>14}{'turns':>7}{'ms/decision':>13}{'index s':>9}")
+    for size in sizes:
+        pairs = dialogues(root, limit, size)
+        start = time.perf_counter()
+        CandidateStage(above=0).select(pairs[0][1], pairs[0][0].turns[:1], None)  # builds the index
+        built = time.perf_counter() - start
+        for k in ks:
+            stage, hits, moves, count, spent = CandidateStage(above=0, k=k), [], [], 0, 0.0
+            for conv, catalog in pairs:
+                labels, shown = conv.gold_labels(), None
+                for position, gold, previous in zip(conv.user_indices(), labels, [None] + labels[:-1]):
+                    start = time.perf_counter()
+                    shown = stage.select(catalog, conv.turns[: position + 1], previous, shown)
+                    spent, count = spent + time.perf_counter() - start, count + 1
+                    if gold is not None:
+                        hits.append(gold in shown)
+                        if gold != previous:
+                            moves.append(gold in shown)
+            print(f"{size:>6}{k:>4}{share(hits):>9.3f}{share(moves):>14.3f}{len(hits):>7}"
+                  f"{1000 * spent / count:>13.1f}{built:>9.2f}")
+
+
+def route_one(root: Path, size: int, limit: int, above: int, k: int) -> dict:
+    """Route `limit` dialogues over `size` tasks (free protocol) and return the figures as a dict."""
+    from router.services import RouterFactory
+    from router.settings import Settings
+
+    settings = replace(Settings.from_env(), candidates_above=above, candidates_k=k)
+    router = RouterFactory(settings).router()
+    pairs = dialogues(root, limit, size)
+    router.decide(pairs[0][1], pairs[0][0].turns[:1], None)  # warm-up (and the index), not timed
+    decisions, judged = [], []
+    for conv, catalog in pairs:
+        saved = lambda _key, position, d: decisions.append((conv.id, d, router.backend.last_read))  # noqa: E731
+        judged += Evaluation(router, catalog, "free", save=saved).run([conv])
+    m = summarize(judged)
+    changed = [set(d.candidates or ()) != set(p.candidates or ())
+               for (c, d, _), (pc, p, _) in zip(decisions[1:], decisions) if c == pc]
+    return {"tasks": size, "stage": above != OFF, "turns": m["turns"], "p50": m["latency"]["p50"],
+            "p95": m["latency"]["p95"], "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "recall": m["recall_at_k"], "accuracy": m["turn_accuracy"], "changed": share(changed),
+            "read": share([r for _, _, r in decisions])}
+
+
+def route_table(root: Path, sizes: list[int], limit: int, full_up_to: int, k: int) -> None:
+    """Each setting in its own process; one line each."""
+    print(f"\nrouting, {limit} SGD dev dialogues, free protocol, embedded default router, k={k}")
+    print(f"{'tasks':>6}{'stage':>7}{'turns':>7}{'p50 s':>8}{'p95 s':>8}{'peak RSS MB':>13}"
+          f"{'recall':>8}{'turn acc':>10}{'set changed':>13}{'tokens read':>13}")
+    for size in sizes:
+        for above in ([0, OFF] if size <= full_up_to else [0]):
+            out = subprocess.run([sys.executable, __file__, str(root), "--one", str(size), str(above),
+                                  "--limit", str(limit), "--k", str(k)],
+                                 capture_output=True, text=True, check=True).stdout
+            r = json.loads(out.strip().splitlines()[-1])
+            print(f"{r['tasks']:>6}{'on' if r['stage'] else 'off':>7}{r['turns']:>7}{r['p50']:>8.3f}"
+                  f"{r['p95']:>8.3f}{r['rss_mb']:>13.0f}{r['recall']:>8.3f}{r['accuracy']:>10.3f}"
+                  f"{r['changed']:>13.2f}{r['read']:>13.0f}", flush=True)
+
+
+def main() -> None:
+    """Parse the arguments; print both tables (or, with --one, one setting's figures as JSON)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sgd", help="SGD folder holding dev/ and train/")
+    parser.add_argument("--limit", type=int, default=12, help="dialogues routed per setting")
+    parser.add_argument("--recall-limit", type=int, default=200, help="dialogues for retrieval alone")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--full-up-to", type=int, default=100, help="largest catalog routed without the stage")
+    parser.add_argument("--k", type=int, default=8)
+    parser.add_argument("--one", type=int, nargs=2, metavar=("SIZE", "ABOVE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    root = Path(args.sgd)
+    if args.one:
+        print(json.dumps(route_one(root, args.one[0], args.limit, args.one[1], args.k)))
+        return
+    recall_table(root, args.sizes, args.recall_limit, sorted({4, args.k, 12}))
+    route_table(root, args.sizes, args.limit, args.full_up_to, args.k)
+
+
+if __name__ == "__main__":
+    main()
