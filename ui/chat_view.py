@@ -68,8 +68,8 @@ def shortlist(decision: Decision | None) -> str:
     """The candidate tasks a large catalog was cut to, with their retrieval scores, as Markdown."""
     if decision is None or decision.candidates is None:
         return ""
-    items = ", ".join(f"`{safe(task)}` {score:.2f}" for task, score in decision.candidates.items())
-    return f"**Candidates** (retrieved; `none` always one): {items}"
+    items_md = ", ".join(f"`{safe(task)}` {score:.2f}" for task, score in decision.candidates.items())
+    return f"**Candidates** (retrieved; `none` always one): {items_md}"
 
 
 def latencies(chat: Chat) -> str:
