@@ -60,3 +60,17 @@ def test_route_prints_every_user_turn(settings, tmp_path):
         assert d["event"] in {"none", "start", "continue", "switch", "end"}
     text = cli(settings, "route", "--conversation", str(conv), "--strategy", "zero_shot").stdout
     assert text.count("latency") == 2 and text.count("raw") == 2 and "event" in text
+
+
+def test_route_flags_turn_the_candidate_stage_on_and_print_the_candidates(settings, tmp_path):
+    conv = tmp_path / "conv.jsonl"
+    conv.write_text(json.dumps(CONV) + "\n")
+    args = ("route", "--conversation", str(conv), "--candidates-above", "0", "--candidates-k", "2")
+    [result] = json.loads(cli(settings, *args, "--json").stdout)
+    first, second = result["decisions"]
+    assert list(first["candidates"])[0] == "meeting_minutes" and len(first["candidates"]) == 2
+    assert set(first["scores"]) == set(first["candidates"]) | {"none"}
+    assert second["previous"] is None or second["previous"] in second["candidates"]
+    assert cli(settings, *args).stdout.count("candidates meeting_minutes") >= 1
+    [plain] = json.loads(cli(settings, "route", "--conversation", str(conv), "--json").stdout)
+    assert all(d["candidates"] is None for d in plain["decisions"])  # 10 tasks: below the default 20
