@@ -14,6 +14,11 @@ gets the service's prefix), the synthetic bank's tasks and generated distractors
    process of its own so that its peak resident memory is its own: decision p50/p95, peak RSS, recall@k,
    turn accuracy, how often the candidate set changed from one decision to the next, tokens read.
    Without the candidate stage only up to `--full-up-to` tasks (1,000 tasks would not fit).
+
+With `--retrievers N`, it compares retrievers instead, on N dialogues and the 1,000-task catalog
+(query: the last user message alone): TF-IDF on words, on words and characters (the one kept),
+dense vectors (mean-pooled last hidden states of the embedded base model) and both fused by
+reciprocal rank.
 """
 import argparse
 import json
@@ -23,7 +28,10 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -34,15 +42,17 @@ from router.catalog import Catalog, Task  # noqa: E402
 from router.conversation import Conversation  # noqa: E402
 from router.evaluation import Evaluation  # noqa: E402
 from router.metrics import share, summarize  # noqa: E402
-from router.retrieval import CandidateStage  # noqa: E402
+from router.retrieval import CandidateStage, TaskIndex, task_text  # noqa: E402
 
 OFF = sys.maxsize  # a candidate stage that never starts
 
 
-def extra_tasks(root: Path, taken: set[str]) -> list[Task]:
+def extra_tasks(root: Path, dev: set[tuple[str, str]], taken: set[str]) -> list[Task]:
     """Intents of the train schema not in dev (renamed with their service where a name is taken), then the bank's."""
     out = []
-    for (service, _), task in read_schema(root / "train").items():
+    for (service, intent), task in read_schema(root / "train").items():
+        if (service, intent) in dev:
+            continue
         name = task.name if task.name not in taken else f"{snake(service)}_{task.name}"
         if name not in taken:
             taken.add(name)
@@ -52,10 +62,11 @@ def extra_tasks(root: Path, taken: set[str]) -> list[Task]:
 
 def big_catalog(root: Path, size: int, seed: int = 0) -> Catalog:
     """Every dev intent, then other tasks up to `size`, shuffled."""
-    dev = list(read_schema(root / "dev").values())
+    schema = read_schema(root / "dev")
+    dev = list(schema.values())
     taken = {t.name for t in dev}
     rng = random.Random(seed)
-    others = extra_tasks(root, taken)
+    others = extra_tasks(root, set(schema), taken)
     rng.shuffle(others)
     others += distractor_tasks(max(0, size - len(dev) - len(others)), taken | {t.name for t in others}, seed)
     chosen = dev + others[: size - len(dev)]
@@ -107,9 +118,12 @@ def route_one(root: Path, size: int, limit: int, above: int, k: int) -> dict:
     pairs = dialogues(root, limit, size)
     router.decide(pairs[0][1], pairs[0][0].turns[:1], None)  # warm-up (and the index), not timed
     decisions, judged = [], []
+
+    def keep(conversation: str, _key, _position: int, decision) -> None:
+        decisions.append((conversation, decision, router.backend.last_read))
+
     for conv, catalog in pairs:
-        saved = lambda _key, position, d: decisions.append((conv.id, d, router.backend.last_read))  # noqa: E731
-        judged += Evaluation(router, catalog, "free", save=saved).run([conv])
+        judged += Evaluation(router, catalog, "free", save=partial(keep, conv.id)).run([conv])
     m = summarize(judged)
     changed = [set(d.candidates or ()) != set(p.candidates or ())
                for (c, d, _), (pc, p, _) in zip(decisions[1:], decisions) if c == pc]
@@ -135,6 +149,68 @@ def route_table(root: Path, sizes: list[int], limit: int, full_up_to: int, k: in
                   f"{r['changed']:>13.2f}{r['read']:>13.0f}", flush=True)
 
 
+def dense_vectors(backend, texts: list[str], batch: int = 32) -> np.ndarray:
+    """Mean-pooled last hidden states of the backend's model, one unit vector per text."""
+    import torch
+
+    tokenizer, net = backend.tokenizer, backend.net
+    tokenizer.pad_token = tokenizer.pad_token or tokenizer.eos_token
+    out = []
+    with torch.inference_mode():
+        for k in range(0, len(texts), batch):
+            enc = tokenizer(texts[k: k + batch], return_tensors="pt", padding=True, truncation=True, max_length=64)
+            mask = enc["attention_mask"][..., None]
+            pooled = (net.model(**enc).last_hidden_state * mask).sum(1) / mask.sum(1)
+            out.append(torch.nn.functional.normalize(pooled, dim=-1))
+    return torch.cat(out).numpy()
+
+
+def ranks(scores: np.ndarray) -> np.ndarray:
+    """The rank of every score, 0 for the best."""
+    out = np.empty(len(scores))
+    out[np.argsort(-scores, kind="stable")] = np.arange(len(scores))
+    return out
+
+
+def retriever_table(root: Path, limit: int, k: int) -> None:
+    """Recall@k of four retrievers on the 1,000-task catalog, the last user message as the query."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from router.backends import create_backend
+    from router.settings import Settings
+
+    pairs = dialogues(root, limit, 1000)
+    catalog, texts = pairs[0][1], [task_text(t) for t in pairs[0][1].tasks]
+    words = TfidfVectorizer(sublinear_tf=True, stop_words="english")
+    word_matrix, index = words.fit_transform(texts), TaskIndex(catalog.tasks)
+    backend = create_backend("local", adapter=None, settings=Settings.from_env())
+    start = time.perf_counter()
+    vectors = dense_vectors(backend, texts)
+    centre = vectors.mean(axis=0)
+    print(f"dense index of {len(texts)} tasks: {time.perf_counter() - start:.1f} s")
+
+    def dense(message: str) -> np.ndarray:
+        query = dense_vectors(backend, [message])[0] - centre
+        return (vectors - centre) @ query / np.linalg.norm(vectors - centre, axis=1) / np.linalg.norm(query)
+
+    retrievers = {"words": lambda m: (words.transform([m]) @ word_matrix.T).toarray()[0],
+                  "words+chars": lambda m: index.scores(m, None), "dense": dense,
+                  "fused (RRF)": lambda m: 1 / (60 + ranks(index.scores(m, None))) + 1 / (60 + ranks(dense(m)))}
+    print(f"{'retriever':<14}{'recall@' + str(k):>10}{'start/switch':>14}{'turns':>7}{'ms/query':>10}")
+    for name, score in retrievers.items():
+        hits, moves, start = [], [], time.perf_counter()
+        for conv, _ in pairs:
+            labels = conv.gold_labels()
+            for position, gold, previous in zip(conv.user_indices(), labels, [None] + labels[:-1]):
+                if gold is not None:
+                    top = {catalog.tasks[i].name for i in np.argsort(-score(conv.turns[position].content),
+                                                                     kind="stable")[:k]}
+                    hits.append(gold == previous or gold in top)
+                    moves += [gold in top] if gold != previous else []
+        print(f"{name:<14}{share(hits):>10.3f}{share(moves):>14.3f}{len(hits):>7}"
+              f"{1000 * (time.perf_counter() - start) / len(hits):>10.1f}", flush=True)
+
+
 def main() -> None:
     """Parse the arguments; print both tables (or, with --one, one setting's figures as JSON)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -144,12 +220,15 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--full-up-to", type=int, default=100, help="largest catalog routed without the stage")
     parser.add_argument("--k", type=int, default=8)
+    parser.add_argument("--retrievers", type=int, metavar="N", help="compare retrievers on N dialogues")
     parser.add_argument("--one", type=int, nargs=2, metavar=("SIZE", "ABOVE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     root = Path(args.sgd)
     if args.one:
         print(json.dumps(route_one(root, args.one[0], args.limit, args.one[1], args.k)))
         return
+    if args.retrievers:
+        return retriever_table(root, args.retrievers, args.k)
     recall_table(root, args.sizes, args.recall_limit, sorted({4, args.k, 12}))
     route_table(root, args.sizes, args.limit, args.full_up_to, args.k)
 
