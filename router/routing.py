@@ -16,9 +16,11 @@ SESSIONS = 512  # conversations whose last candidates are kept (least recently r
 class Router:
     """Decides, after a user message, which task of the catalog is active (or none)."""
 
-    def __init__(self, backend: Backend, strategy: Strategy, stage: CandidateStage | None = None):
+    def __init__(self, backend: Backend, strategy: Strategy, stage: CandidateStage | None = None,
+                 shortlists: OrderedDict | None = None):
         self.backend, self.strategy, self.stage = backend, strategy, stage or CandidateStage()
-        self.shortlists: OrderedDict[str, dict[str, float]] = OrderedDict()
+        # each conversation's last candidates; routers built for one message each (Chat) share them
+        self.shortlists: OrderedDict[str, dict[str, float]] = OrderedDict() if shortlists is None else shortlists
 
     def decide(self, catalog: Catalog, turns: list[Turn] | tuple[Turn, ...], current: str | None,
                session: str | None = None) -> Decision:

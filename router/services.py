@@ -1,4 +1,6 @@
 """Building routers from names: backend, model, adapter, strategy."""
+from collections import OrderedDict
+
 from router.backends import Backend, create_backend
 from router.retrieval import CandidateStage
 from router.routing import Router
@@ -12,6 +14,7 @@ class RouterFactory:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.backends: dict[tuple, Backend] = {}
+        self.shortlists: OrderedDict = OrderedDict()  # conversations' candidates, shared by its routers
 
     def backend(self, backend: str = "local", model: str | None = None,
                 adapter: str | None = None) -> Backend:
@@ -27,4 +30,5 @@ class RouterFactory:
         """A router with that strategy on that backend and model, candidates as the settings say."""
         return Router(self.backend(backend, model, adapter),
                       create_strategy(strategy, self.settings.prompts_dir),
-                      CandidateStage(self.settings.candidates_above, self.settings.candidates_k))
+                      CandidateStage(self.settings.candidates_above, self.settings.candidates_k),
+                      self.shortlists)

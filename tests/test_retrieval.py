@@ -115,7 +115,12 @@ def test_settings_and_the_factory_set_the_stage(settings, backend):
     assert (Settings.from_env({}).candidates_above, Settings.from_env({}).candidates_k) == (20, 8)
     factory = RouterFactory(replace(settings, candidates_above=3, candidates_k=2))
     factory.backends[("local", None, None)] = backend  # the real model, loaded once for the tests
-    assert factory.router().stage == CandidateStage(3, 2)
+    router = factory.router()
+    assert router.stage == CandidateStage(3, 2)
+    catalog = catalog_of(5)
+    first = router.decide(catalog, user(catalog.tasks[0].description), None, session="chat-1")
+    assert factory.router("zero_shot").shortlists["chat-1"] == first.candidates  # the next message's router
+    router.forget("chat-1")
 
 
 def test_a_1000_task_catalog_routes_one_decision_in_bounded_time(settings, backend):
