@@ -1,5 +1,5 @@
 # Router Playground on CPU with its embedded model (SmolLM2-135M-Instruct), converted at build time.
-# Build: docker build -t router-playground .   Run: see README "Docker" (compose.yaml adds a TGI server).
+# Build: docker build -t router-playground .   Run: see docs/deploying.md (compose.yaml adds a TGI server).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \

@@ -5,10 +5,10 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from router.settings import Settings
+from services import Services
 from ui.auth import UsersError, listen_host, load_users, sign_in_notice
 from ui.chat_tab import create_chat_tab
 from ui.compare_tab import create_compare_tab
-from ui.services import Services
 from ui.tasks_tab import create_tasks_tab
 from ui.throttle import SignInGuard
 from ui.train_tab import create_train_tab
@@ -23,13 +23,12 @@ def build_app(services: Services, sign_out: bool = False) -> gr.Blocks:
             if sign_out:
                 gr.Button("Sign out", link="logout", size="sm", scale=0, elem_id="sign-out")
         with gr.Tabs():
-            refresh_tasks, task_listing = create_tasks_tab(services)
-            create_chat_tab(services)
-            create_compare_tab(services)
-            create_validate_tab(services)
-            newest_job, job_pick = create_train_tab(services)
-        app.load(refresh_tasks, None, task_listing)
-        app.load(newest_job, None, job_pick)
+            loaders = create_tasks_tab(services)
+            loaders += create_chat_tab(services)
+            loaders += create_compare_tab(services) + create_validate_tab(services)
+            loaders += create_train_tab(services)
+        for loader in loaders:
+            app.load(loader.fn, None, loader.outputs, js=loader.js)
     return app
 
 

@@ -35,6 +35,9 @@ def export_path(folder: Path, name: str, suffix: str = ".jsonl") -> Path:
     return path
 
 
+IN_DATASET = "SELECT id FROM conversations WHERE dataset_id = ?"
+
+
 class DatasetStore(Store):
     """Datasets, their conversations, turns and label history; catalogs of at most `max_tasks` tasks."""
 
@@ -164,9 +167,9 @@ class DatasetStore(Store):
         with immediate(self.db):
             for sql in ("DELETE FROM predictions WHERE run_id IN (SELECT id FROM runs WHERE dataset_id = ?)",
                         "DELETE FROM runs WHERE dataset_id = ?",
-                        "DELETE FROM labels WHERE conversation_id IN (SELECT id FROM conversations WHERE dataset_id = ?)",
-                        "DELETE FROM turns WHERE conversation_id IN (SELECT id FROM conversations WHERE dataset_id = ?)",
-                        "DELETE FROM predictions WHERE conversation_id IN (SELECT id FROM conversations WHERE dataset_id = ?)",
+                        f"DELETE FROM labels WHERE conversation_id IN ({IN_DATASET})",
+                        f"DELETE FROM turns WHERE conversation_id IN ({IN_DATASET})",
+                        f"DELETE FROM predictions WHERE conversation_id IN ({IN_DATASET})",
                         "DELETE FROM conversations WHERE dataset_id = ?",
                         "DELETE FROM datasets WHERE id = ?"):
                 self.db.execute(sql, [dataset])

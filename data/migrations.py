@@ -5,8 +5,17 @@ from pathlib import Path
 import sqlite_utils
 
 DEFAULT_CATALOG = Path(__file__).with_name("default_catalog.json")
+MIGRATIONS = []
 
 
+def migration(fn):
+    """Register a migration; they apply in the order they are defined in this file."""
+    MIGRATIONS.append(fn)
+    return fn
+
+
+
+@migration
 def m001_initial(db: sqlite_utils.Database) -> None:
     """Tasks, datasets, conversations, turns, labels, runs, predictions, jobs."""
     db["tasks"].create({"name": str, "description": str, "instructions": str, "infos": str,
@@ -40,6 +49,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
                        "finished_at": str}, pk="id")
 
 
+@migration
 def m002_default_catalog(db: sqlite_utils.Database) -> None:
     """Seed the task catalog a new installation starts with."""
     tasks = json.loads(DEFAULT_CATALOG.read_text(encoding="utf-8"))["tasks"]
@@ -48,6 +58,7 @@ def m002_default_catalog(db: sqlite_utils.Database) -> None:
                             "position": k, "updated_at": None} for k, t in enumerate(tasks))
 
 
+@migration
 def m003_eval_run_columns(db: sqlite_utils.Database) -> None:
     """Runs remember their conversation limit, when they finished and why they stopped."""
     for column, kind in (("max_conversations", int), ("finished_at", str), ("error", str)):
@@ -57,6 +68,7 @@ def m003_eval_run_columns(db: sqlite_utils.Database) -> None:
 DEFAULT_GUIDELINES = Path(__file__).with_name("default_guidelines.md")
 
 
+@migration
 def m005_validate_annotations(db: sqlite_utils.Database) -> None:
     """Status history, typo fixes, assignments to annotators, annotation guidelines."""
     db["status_changes"].create({"id": int, "conversation_id": int, "status": str, "previous": str,
@@ -74,6 +86,7 @@ def m005_validate_annotations(db: sqlite_utils.Database) -> None:
                              "annotator": None, "created_at": None})
 
 
+@migration
 def m006_train_jobs(db: sqlite_utils.Database) -> None:
     """Training jobs' results and loss points; fine-tuned router models."""
     for column, kind in (("evaluate", int), ("error", str), ("adapter", str), ("model", str),
@@ -86,16 +99,25 @@ def m006_train_jobs(db: sqlite_utils.Database) -> None:
                         pk="name", foreign_keys=[("job_id", "jobs", "id")])
 
 
+@migration
 def m007_heartbeats(db: sqlite_utils.Database) -> None:
     """Runs and jobs carry the last heartbeat of their worker (seconds since the epoch)."""
     for table in ("runs", "jobs"):
         db[table].add_column("heartbeat_at", float)
 
 
-def m008_prediction_candidates(db: sqlite_utils.Database) -> None:
+@migration
+def m008_served_runs(db: sqlite_utils.Database) -> None:
+    """Predictions keep tokens, retries, constraint path and failures; runs can wait in a queue."""
+    for column, kind in (("prompt_tokens", int), ("completion_tokens", int), ("retries", int),
+                         ("constraint_path", str), ("error", str)):
+        db["predictions"].add_column(column, kind)
+    for column, kind in (("concurrency", int), ("queued", int), ("worker", str), ("routed", int),
+                         ("total", int)):
+        db["runs"].add_column(column, kind)
+
+
+@migration
+def m009_prediction_candidates(db: sqlite_utils.Database) -> None:
     """Predictions keep the candidate tasks of a large catalog with their retrieval scores (JSON)."""
     db["predictions"].add_column("candidates", str)
-
-
-MIGRATIONS = [m001_initial, m002_default_catalog, m003_eval_run_columns, m005_validate_annotations,
-              m006_train_jobs, m007_heartbeats, m008_prediction_candidates]

@@ -18,7 +18,7 @@ KILLED = "the process ended without finishing (killed? out of memory?)"
 
 
 def pid_alive(pid: int | None) -> bool:
-    """Whether process `pid` runs (not a zombie) and is a `router train` command."""
+    """Whether process `pid` runs (not a zombie) and is a `cli.py train` command."""
     if not pid:
         return False
     try:
@@ -27,7 +27,7 @@ def pid_alive(pid: int | None) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ProcessLookupError):
         return False
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z" and b"router" in cmdline and b"train" in cmdline
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z" and b"cli.py" in cmdline and b"train" in cmdline
 
 
 def tail(path: Path, lines: int = LOG_TAIL) -> str:
@@ -39,7 +39,7 @@ def tail(path: Path, lines: int = LOG_TAIL) -> str:
 
 
 class Runner:
-    """The job queue's engine: launches `python -m router train` subprocesses, reaps and reattaches."""
+    """The job queue's engine: launches `python cli.py train` subprocesses, reaps and reattaches."""
 
     def __init__(self, jobs: JobStore, settings: Settings, stale_after: float = STALE_S):
         self.jobs, self.settings, self.stale_after = jobs, settings, stale_after
@@ -101,7 +101,7 @@ class Runner:
 
     def command(self, job: dict) -> list[str]:
         """The command line that runs a job."""
-        return [sys.executable, "-m", "router", "--db", str(self.settings.db_path), "train",
+        return [sys.executable, str(ROOT / "cli.py"), "--db", str(self.settings.db_path), "train",
                 str(Path(job["config"]["output_dir"]) / "config.json"), "--job", str(job["id"]),
                 *([] if job["evaluate"] else ["--no-eval"])]
 

@@ -40,9 +40,9 @@ def read_json(path: Path) -> object:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as e:
-        raise SgdError(f"cannot read the file ({e})", file=str(path))
+        raise SgdError(f"cannot read the file ({e})", file=str(path)) from e
     except json.JSONDecodeError as e:
-        raise SgdError(f"not valid JSON ({e.msg})", file=str(path), line=e.lineno)
+        raise SgdError(f"not valid JSON ({e.msg})", file=str(path), line=e.lineno) from e
 
 
 def intent_task(service: dict, intent: dict, name: str) -> Task:
@@ -64,7 +64,7 @@ def read_schema(folder: Path) -> dict[tuple[str, str], Task]:
                     s, i, snake(i["name"]) if counts[snake(i["name"])] == 1
                     else f"{snake(s['service_name'])}_{snake(i['name'])}") for s, i in pairs}
     except (TypeError, KeyError) as e:
-        raise SgdError(f"missing or malformed field {e}", file=str(path), field="intents")
+        raise SgdError(f"missing or malformed field {e}", file=str(path), field="intents") from e
 
 
 def active_intent(turn: dict, previous: tuple | None) -> tuple | None:
@@ -142,7 +142,7 @@ def kind_and_rank(path: Path, k: int, dialogue: dict, seed: int) -> tuple[str, s
         kind = "multi" if len(dialogue["services"]) > 1 else "single"
         return kind, hashlib.sha256(f"{seed}:{dialogue['dialogue_id']}".encode()).hexdigest()
     except (TypeError, KeyError) as e:
-        raise malformed(path, k, e)
+        raise malformed(path, k, e) from e
 
 
 def samples(folder: Path, kinds: tuple[str, ...], limit: int | None, seed: int) -> list[list[Found]]:
@@ -188,7 +188,7 @@ def read_sgd(folder: str | Path, limit: int | None = None, catalog_size: int = 1
         try:
             conversations.append(conversation(dialogue, tasks, catalog_size, seed, ends))
         except (TypeError, KeyError) as e:
-            raise malformed(path, k, e)
+            raise malformed(path, k, e) from e
         if progress:
             progress(len(conversations), len(dialogues))
     return conversations

@@ -175,7 +175,7 @@ class Catalog:
                 tasks.append(task_from_dict(raw))
             except CatalogError as e:
                 raise CatalogError(e.problem, file=file, line=lines[k] if lines else None,
-                                   field=f"tasks[{k}]" + (f".{e.field}" if e.field else ""))
+                                   field=f"tasks[{k}]" + (f".{e.field}" if e.field else "")) from e
         broken = first_problem(tasks)
         if broken:
             k, where, problem = broken
@@ -189,7 +189,7 @@ class Catalog:
         try:
             doc = loads(text)
         except JsonError as e:
-            raise CatalogError(e.problem, file=file, line=e.line)
+            raise CatalogError(e.problem, file=file, line=e.line) from e
         items = doc.get("tasks") if isinstance(doc, dict) else doc
         if not isinstance(items, list):
             raise CatalogError('expected a list of tasks or {"tasks": [...]}', file=file,
@@ -204,7 +204,7 @@ class Catalog:
         try:
             text = read_text(path)
         except JsonError as e:
-            raise CatalogError(e.problem, file=path.name, line=e.line)
+            raise CatalogError(e.problem, file=path.name, line=e.line) from e
         return cls.from_json(text, file=path.name, max_tasks=max_tasks)
 
 

@@ -14,17 +14,19 @@ def matrix(runs: list[tuple[str, dict]]) -> tuple[list[str], list[list]]:
         return ["config"], []
     flat = [row(m) for _, m in runs]
     columns = [c for c in flat[0] if c != "turns"]
-    best = {c: (min if c in LOWER_IS_BETTER else max)(f[c] for f in flat) for c in columns}
-    rows = [[title, f["turns"], *(cell(f[c], f[c] == best[c] and len(flat) > 1) for c in columns)]
+    best = {c: (min if c in LOWER_IS_BETTER else max)((f[c] for f in flat if f[c] is not None), default=None)
+            for c in columns}
+    rows = [[title, f["turns"], *(cell(f[c], f[c] is not None and f[c] == best[c] and len(flat) > 1)
+                                  for c in columns)]
             for (title, _), f in zip(runs, flat)]
     base = row(runs[0][1]["baseline"])
     rows.append([BASELINE, base["turns"], *(cell(base[c], False) for c in columns)])
     return ["config", "turns", *columns], rows
 
 
-def cell(value: float, best: bool) -> str:
-    """A figure with three decimals, marked when it is the best of its column."""
-    text = f"{value:.3f}" if isinstance(value, float) else str(value)
+def cell(value: float | None, best: bool) -> str:
+    """A figure with three decimals, marked when it is the best of its column; '-' when unknown."""
+    text = "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
     return text + (BEST if best else "")
 
 
@@ -35,10 +37,10 @@ def wrong_turns(conversations: list[Conversation], runs: dict[str, Labels],
     for conv in conversations:
         for position, gold, _ in cases(conv):
             labels = [preds.get((key(conv), position), gold) for preds in runs.values()]
-            keep = len(set(labels)) > 1 if only_disagreements else any(l != gold for l in labels)
+            keep = len(set(labels)) > 1 if only_disagreements else any(label != gold for label in labels)
             if keep:
                 out.append([conv.id, position, conv.turns[position].content, name(gold),
-                            *(name(l) for l in labels)])
+                            *(name(label) for label in labels)])
     return out
 
 

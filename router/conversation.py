@@ -106,7 +106,7 @@ def parse_conversation(raw: object, catalog: Catalog | None, default_id: str,
             catalog = own = Catalog.from_list(raw["tasks"] if isinstance(raw["tasks"], list) else [None],
                                               max_tasks=max_tasks)
         except CatalogError as e:
-            raise ConversationError(e.problem, field=e.field or "tasks")
+            raise ConversationError(e.problem, field=e.field or "tasks") from e
     else:
         own = None
     turns = raw.get("turns")
@@ -131,11 +131,11 @@ def parse_jsonl(text: str, catalog: Catalog | None = None, file: str = "<input>"
         try:
             raw = loads(line)
         except JsonError as e:
-            raise ConversationError(str(e), file=file, line=number)
+            raise ConversationError(str(e), file=file, line=number) from e
         try:
             conv = parse_conversation(raw, catalog, f"{stem}-{number}", max_tasks)
         except ConversationError as e:
-            raise ConversationError(e.problem, file=file, line=number, field=e.field)
+            raise ConversationError(e.problem, file=file, line=number, field=e.field) from e
         if conv.id in ids:
             raise ConversationError(f"id {conv.id!r} appears twice", file=file, line=number, field="id")
         ids.add(conv.id)
@@ -149,7 +149,7 @@ def read_jsonl(path: str | Path, catalog: Catalog | None = None,
     try:
         text = read_text(path)
     except JsonError as e:
-        raise ConversationError(e.problem, file=Path(path).name, line=e.line)
+        raise ConversationError(e.problem, file=Path(path).name, line=e.line) from e
     return parse_jsonl(text, catalog, file=Path(path).name, max_tasks=max_tasks)
 
 

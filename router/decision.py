@@ -1,4 +1,4 @@
-"""A routing decision: a value with its label, event, scores, raw output and latency."""
+"""A routing decision: a value with its label, event, scores, raw output, latency and what it cost."""
 from dataclasses import asdict, dataclass
 
 from router.events import Event
@@ -17,7 +17,17 @@ class Decision:
     model: str
     scores: dict[str, float] | None = None
     raw: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    retries: int = 0
+    constraint: str | None = None
+    error: str | None = None
     candidates: dict[str, float] | None = None  # the tasks shown, by retrieval score (large catalogs)
+
+    @property
+    def failed(self) -> bool:
+        """Whether the model never answered (after its retries): such a turn is not scored."""
+        return self.error is not None
 
     def to_dict(self) -> dict:
         """JSON-ready form."""

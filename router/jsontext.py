@@ -35,7 +35,7 @@ def loads(text: str) -> object:
     try:
         value = json.loads(text, parse_constant=reject_constant)
     except json.JSONDecodeError as e:
-        raise JsonError(f"not valid JSON ({e.msg}, column {e.colno})", e.lineno)
+        raise JsonError(f"not valid JSON ({e.msg}, column {e.colno})", e.lineno) from e
     except RecursionError:
         raise JsonError(TOO_DEEP) from None
     if depth(value) > MAX_DEPTH:
@@ -48,10 +48,10 @@ def read_text(path: str | Path) -> str:
     try:
         data = Path(path).read_bytes()
     except OSError as e:
-        raise JsonError(f"cannot read the file ({e.strerror})")
+        raise JsonError(f"cannot read the file ({e.strerror})") from e
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
         line_start = data.rfind(b"\n", 0, e.start) + 1
         raise JsonError(f"not UTF-8 text (byte 0x{data[e.start]:02x} at column {e.start - line_start + 1})",
-                        data.count(b"\n", 0, e.start) + 1)
+                        data.count(b"\n", 0, e.start) + 1) from e

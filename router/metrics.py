@@ -4,7 +4,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, precision_score, recall_score
 
 from router.events import MEASURED, Event, event_between
 
@@ -23,6 +22,8 @@ class Judged:
     predicted: str | None
     valid: bool = True
     latency: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
     candidates: tuple[str, ...] | None = None  # the tasks shown to the router; None: the whole catalog
 
     @property
@@ -50,6 +51,9 @@ def binary(truth: list[bool], guess: list[bool]) -> dict:
     """Confusion matrix, accuracy, precision and recall of a yes/no case (0 where undefined)."""
     if not truth:
         return {"tp": 0, "fp": 0, "fn": 0, "tn": 0, "accuracy": 0.0, "precision": 0.0, "recall": 0.0}
+    # scikit-learn takes about a second to import: loaded when metrics are computed, not with the module
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_score, recall_score
+
     tn, fp, fn, tp = (int(v) for v in confusion_matrix(truth, guess, labels=[False, True]).ravel())
     return {"tp": tp, "fp": fp, "fn": fn, "tn": tn,
             "accuracy": float(accuracy_score(truth, guess)),
@@ -76,6 +80,13 @@ def latency(turns: list[Judged]) -> dict:
             "mean": float(values.mean()), "max": float(values.max())}
 
 
+def tokens(turns: list[Judged]) -> dict:
+    """Mean prompt, completion and total tokens per decision."""
+    prompt = float(np.mean([t.prompt_tokens for t in turns])) if turns else 0.0
+    completion = float(np.mean([t.completion_tokens for t in turns])) if turns else 0.0
+    return {"prompt": prompt, "completion": completion, "per_decision": prompt + completion}
+
+
 def recall_at_k(turns: list[Judged]) -> float:
     """Share of turns with a gold task whose task was a candidate (1.0 when there is none)."""
     tasks = [t.retrieved for t in turns if t.gold is not None]
@@ -86,6 +97,8 @@ def label_confusion(turns: list[Judged]) -> tuple[list[str], list[list[int]]]:
     """Labels (none first, then sorted) and the gold x predicted confusion matrix."""
     gold, guess = [name(t.gold) for t in turns], [name(t.predicted) for t in turns]
     labels = [NONE] + sorted(set(gold + guess) - {NONE})
+    from sklearn.metrics import confusion_matrix
+
     with warnings.catch_warnings(action="ignore", category=UserWarning):  # one label: a 1x1 matrix
         matrix = confusion_matrix(gold, guess, labels=labels) if turns else np.zeros((1, 1), int)
     return labels, matrix.astype(int).tolist()
@@ -115,6 +128,7 @@ def summarize(turns: list[Judged]) -> dict:
             "points": {e.value: point(turns, e) for e in MEASURED},
             "none": {"precision": none["precision"], "recall": none["recall"]},
             "latency": latency(turns),
+            "tokens": tokens(turns),
             "labels": labels,
             "label_confusion": matrix,
             "by_event": by_event(turns)}
@@ -134,12 +148,13 @@ def copy_baseline(turns: list[Judged]) -> list[Judged]:
             for t in turns]
 
 
-def report(turns: list[Judged]) -> dict:
-    """Metrics of a run with the copy baseline's metrics under `baseline`."""
-    return {**metrics(turns), "baseline": metrics(copy_baseline(turns))}
+def report(turns: list[Judged], failed: int = 0, retries: int = 0) -> dict:
+    """Metrics of a run with the copy baseline's under `baseline`, its failed turns and retried requests."""
+    return {**metrics(turns), "failed": failed, "retries": retries,
+            "baseline": metrics(copy_baseline(turns))}
 
 
-LOWER_IS_BETTER = ("invalid", "p50_s", "p95_s", "mean_s", "max_s")
+LOWER_IS_BETTER = ("invalid", "failed", "p50_s", "p95_s", "mean_s", "max_s", "tokens", "cost_1k")
 
 
 def row(m: dict) -> dict:
@@ -156,7 +171,9 @@ def row(m: dict) -> dict:
             "end_r": p["end"]["recall"],
             "none_p": m["none"]["precision"], "none_r": m["none"]["recall"],
             "invalid": m["invalid"], "p50_s": m["latency"]["p50"], "p95_s": m["latency"]["p95"],
-            "mean_s": m["latency"]["mean"], "max_s": m["latency"]["max"]}
+            "mean_s": m["latency"]["mean"], "max_s": m["latency"]["max"],
+            "failed": m.get("failed", 0), "tokens": m.get("tokens", {}).get("per_decision", 0.0),
+            "cost_1k": m.get("cost_per_1k")}
 
 
 def text_table(runs: list[tuple[str, dict]]) -> str:
@@ -164,5 +181,5 @@ def text_table(runs: list[tuple[str, dict]]) -> str:
     from tabulate import tabulate
 
     flat = [row(m) for _, m in runs]
-    return tabulate([[metric, *(f[metric] for f in flat)] for metric in flat[0]],
+    return tabulate([[metric, *("-" if f[metric] is None else f[metric] for f in flat)] for metric in flat[0]],
                     headers=["metric", *(title for title, _ in runs)], floatfmt=".3f")

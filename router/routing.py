@@ -6,9 +6,11 @@ from router.backends.base import Backend
 from router.catalog import Catalog
 from router.conversation import Conversation, Turn
 from router.decision import Decision
+from router.errors import BackendError
 from router.events import event_between
 from router.retrieval import CandidateStage, shown
 from router.strategies import Strategy
+from router.usage import metered
 
 SESSIONS = 512  # conversations whose last candidates are kept (least recently routed out first)
 
@@ -34,13 +36,16 @@ class Router:
         candidates = self.stage.select(catalog, turns, current, self.shortlists.get(session or ""))
         self.remember(session, candidates)
         catalog = shown(catalog, candidates)
-        prompt = self.strategy.prompt(catalog, turns, current)
-        outcome = self.strategy.run(self.backend, prompt, catalog, session)
+        with metered() as usage:
+            prompt = self.strategy.prompt(catalog, turns, current)
+            outcome = self.strategy.run(self.backend, prompt, catalog, session)
         label = outcome.label if outcome.valid else current
         return Decision(label=label, previous=current, event=event_between(current, label),
                         valid=outcome.valid, latency=time.perf_counter() - start,
                         strategy=self.strategy.name, model=self.backend.model,
-                        scores=outcome.scores, raw=outcome.raw, candidates=candidates)
+                        scores=outcome.scores, raw=outcome.raw, prompt_tokens=usage.prompt_tokens,
+                        completion_tokens=usage.completion_tokens, retries=usage.retries,
+                        constraint=usage.constraint, candidates=candidates)
 
     def remember(self, session: str | None, candidates: dict[str, float] | None) -> None:
         """Keep a conversation's candidates for its next decision."""
@@ -50,10 +55,21 @@ class Router:
             while len(self.shortlists) > SESSIONS:
                 self.shortlists.popitem(last=False)
 
-    def forget(self, session: str) -> None:
-        """Drop what the router and its backend kept for a conversation that is over."""
-        self.shortlists.pop(session, None)
-        self.backend.forget(session)
+    def attempt(self, catalog: Catalog, turns: list[Turn] | tuple[Turn, ...], current: str | None,
+                session: str | None = None) -> Decision:
+        """`decide`, or, when the backend failed after its retries, a failed decision keeping the task."""
+        start = time.perf_counter()
+        with metered() as usage:
+            try:
+                return self.decide(catalog, turns, current, session)
+            except BackendError as e:
+                current = current if current in catalog else None
+                return Decision(label=current, previous=current, event=event_between(current, current),
+                                valid=False, latency=time.perf_counter() - start,
+                                strategy=self.strategy.name, model=self.backend.model,
+                                prompt_tokens=usage.prompt_tokens,
+                                completion_tokens=usage.completion_tokens, retries=usage.retries,
+                                error=f"{type(e).__name__}: {e}")
 
     def route(self, conversation: Conversation, catalog: Catalog) -> list[Decision]:
         """Route every user turn, feeding each decision's label to the next one."""
@@ -65,3 +81,8 @@ class Router:
             current = decision.label
         self.forget(conversation.id)
         return decisions
+
+    def forget(self, session: str) -> None:
+        """Drop what the router and its backend keep for the conversation `session`."""
+        self.shortlists.pop(session, None)
+        self.strategy.forget(self.backend, session)

@@ -30,6 +30,8 @@ class Settings:
     tgi_url: str | None = field(default=None, repr=False)
     tgi_token: str | None = field(default=None, repr=False)
     backend_timeout: float = 30.0
+    backend_tries: int = 4
+    prices_path: Path | None = None
     default_adapter: str | None = None
 
     @property
@@ -60,6 +62,8 @@ class Settings:
             tgi_url=env.get("ROUTER_TGI_URL") or None,
             tgi_token=env.get("HF_TOKEN") or None,
             backend_timeout=float(env.get("ROUTER_BACKEND_TIMEOUT") or 30),
+            backend_tries=int(env.get("ROUTER_BACKEND_TRIES") or 4),
+            prices_path=Path(env["ROUTER_PRICES"]) if env.get("ROUTER_PRICES") else None,
             default_adapter=default_adapter(env.get("ROUTER_ADAPTER")),
         )
 

@@ -1,6 +1,9 @@
-"""Prompt strategies: constrained scoring, zero-shot, few-shot chain of thought, ReAct."""
+"""Prompt strategies: constrained scoring (plain or calibrated), zero-shot, few-shot chain of thought, ReAct."""
 import math
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -11,6 +14,7 @@ from router.errors import ConstraintUnsupported, RouterError
 from router.prompting import Prompt, Template
 
 NONE = "none"
+PRIOR_FLOOR = math.log(1e-6)  # smallest content-free probability a label is divided by
 ACTION = re.compile(r"(read_task|finish)\[\s*([^\]]*?)\s*\]")
 
 
@@ -53,12 +57,13 @@ def free_text(backend: Backend, prompt: Prompt, catalog: Catalog, session: str |
 
 
 class Strategy:
-    """A way to ask the model; its template file is `<name>.j2` in the prompts folder."""
+    """A way to ask the model; its template file is `<template_name or name>.j2` in the prompts folder."""
 
     name = ""
+    template_name = ""
 
     def __init__(self, prompts_dir: Path):
-        self.template = Template(prompts_dir / f"{self.name}.j2")
+        self.template = Template(prompts_dir / f"{self.template_name or self.name}.j2")
 
     def prompt(self, catalog: Catalog, turns: list[Turn] | tuple[Turn, ...], current: str | None) -> Prompt:
         """The prompt for the decision after the last of `turns`."""
@@ -67,6 +72,10 @@ class Strategy:
     def run(self, backend: Backend, prompt: Prompt, catalog: Catalog, session: str | None) -> Outcome:
         """Ask the model and read its answer."""
         raise NotImplementedError
+
+    def forget(self, backend: Backend, session: str) -> None:
+        """Drop what the backend keeps for the conversation `session`."""
+        backend.forget(session)
 
 
 class Constrained(Strategy):
@@ -77,6 +86,7 @@ class Constrained(Strategy):
     """
 
     name = "constrained"
+    note: str | None = None  # the decision's raw output
 
     @staticmethod
     def answer(prompt: Prompt, label: str) -> str:
@@ -92,11 +102,125 @@ class Constrained(Strategy):
             outcome = free_text(backend, prompt, catalog, session)
             note = f"constraint unsupported by {backend.name}: fell back to free text"
             return replace(outcome, raw=f"{note}\n{outcome.raw}")
-        top = max(logps)
-        weights = [math.exp(lp - top) for lp in logps]
-        probs = {c: w / sum(weights) for c, w in zip(candidates, weights)}
-        best = max(candidates, key=probs.__getitem__)
-        return Outcome(label=None if best == NONE else best, valid=True, scores=probs)
+        scores = dict(zip(candidates, self.distribution(backend, prompt, candidates, logps, session)))
+        best = max(candidates, key=scores.__getitem__)
+        return Outcome(label=None if best == NONE else best, valid=True, raw=self.note, scores=scores)
+
+    def distribution(self, backend: Backend, prompt: Prompt, candidates: list[str],
+                     logps: list[float], session: str | None) -> list[float]:
+        """The candidates' probabilities, from their log-probabilities as answers."""
+        return softmax(logps)
+
+
+def logsumexp(values: list[float]) -> float:
+    """log(sum(exp(v))) without overflow (-inf when every value is -inf)."""
+    top = max(values)
+    return top if top == -math.inf else top + math.log(sum(math.exp(v - top) for v in values))
+
+
+def softmax(logps: list[float]) -> list[float]:
+    """Normalised probabilities from log-probabilities (or any log-weights)."""
+    total = logsumexp(logps)
+    return [math.exp(lp - total) for lp in logps]
+
+
+def calibrate(logps: list[float], prior: list[float], alpha: float = 1.0) -> list[float]:
+    """Probabilities divided by the prior's to the power `alpha`, renormalised (Zhao et al. 2021).
+
+    Both arguments are log-probabilities; alpha 0 leaves the distribution as it is, 1 divides by the prior.
+    A label the prior gives less than PRIOR_FLOOR (a served model that never offered it) counts as PRIOR_FLOOR.
+    """
+    return softmax([lp - alpha * max(q, PRIOR_FLOOR) for lp, q in zip(logps, prior)])
+
+
+def calibrate_tasks(logps: list[float], prior: list[float], alpha: float, keep: int) -> list[float]:
+    """`calibrate` among the labels other than `keep`, whose probability (none's) stays the model's.
+
+    A content-free message is routed to none with near certainty, so dividing none by that prior
+    only removes none; among the tasks the prior does measure the model's bias.
+    """
+    kept = softmax(logps)[keep]
+    others = [k for k in range(len(logps)) if k != keep]
+    shares = calibrate([logps[k] for k in others], [prior[k] for k in others], alpha)
+    probs = [kept] * len(logps)
+    for k, share in zip(others, shares):
+        probs[k] = (1 - kept) * share
+    return probs
+
+
+def mean_distribution(rows: list[list[float]]) -> list[float]:
+    """Log of the average of label distributions, each given as log-probabilities (normalised here)."""
+    normed = [[lp - logsumexp(row) for lp in row] for row in rows]
+    return [logsumexp(list(col)) - math.log(len(rows)) for col in zip(*normed)]
+
+
+class Priors:
+    """Content-free label distributions by (backend, prompts), least recently used out first."""
+
+    def __init__(self, size: int = 256):
+        self.size, self.entries, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key: tuple, compute: Callable[[], list[float]]) -> list[float]:
+        """The distribution stored under `key`, computed and stored on first use."""
+        with self.lock:
+            if key in self.entries:
+                self.entries.move_to_end(key)
+                return self.entries[key]
+        value = compute()
+        with self.lock:
+            self.entries[key] = value
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+        return value
+
+
+PRIORS = Priors()
+
+
+class Calibrated(Constrained):
+    """Constrained scoring corrected for the model's prior over the labels (contextual calibration).
+
+    The prior is the label distribution of the same prompt (template, catalog, current task,
+    earlier messages) with the last user message replaced by a content-free one, averaged over
+    `content_free`. It is scored under a session of its own, so the conversation's cache stays
+    as it was, and cached per backend and prompt. The calibration reweighs the tasks among
+    themselves; the probability of none stays the model's (`calibrate_tasks`).
+    """
+
+    name, template_name = "constrained_calibrated", "constrained"
+    content_free = ("N/A",)
+    alpha = 0.5  # 0: uncalibrated, 1: divide by the prior (Zhao et al.); measured best at 0.5
+
+    @property
+    def note(self) -> str:
+        """The decision's raw output: how the scores were calibrated."""
+        return f"calibrated by the content-free prior (alpha {self.alpha})"
+
+    def distribution(self, backend, prompt, candidates, logps, session):
+        prior = self.prior(backend, prompt, candidates, session)
+        return calibrate_tasks(logps, prior, self.alpha, candidates.index(NONE))
+
+    def neutral(self, prompt: Prompt) -> tuple[Prompt, ...]:
+        """The prompt with its last user message replaced by each content-free message."""
+        return tuple(replace(prompt, parts=(*prompt.parts[:-2], self.template.macro("turn", "user", text),
+                                            prompt.parts[-1])) for text in self.content_free)
+
+    def prior(self, backend: Backend, prompt: Prompt, candidates: list[str],
+              session: str | None) -> list[float]:
+        """The content-free distribution of the labels (log-probabilities), cached."""
+        neutral, answers = self.neutral(prompt), [self.answer(prompt, c) for c in candidates]
+        own = calibration_session(session)
+        return PRIORS.get((backend, neutral, tuple(answers)), lambda: mean_distribution(
+            [backend.score(p, answers, session=own) for p in neutral]))
+
+    def forget(self, backend, session):
+        super().forget(backend, session)
+        backend.forget(calibration_session(session))
+
+
+def calibration_session(session: str | None) -> str | None:
+    """The session the content-free prompts of a conversation are scored under (None: no reuse)."""
+    return f"calibration:{session}" if session else None
 
 
 class ZeroShot(Strategy):
@@ -141,7 +265,8 @@ class React(Strategy):
         return outcome_from_text(f"Answer: {finish[-1]}" if finish else trace, catalog.names + [NONE])
 
 
-STRATEGIES = {cls.name: cls for cls in (Constrained, ZeroShot, FewShotCot, React)}
+STRATEGIES = {cls.name: cls for cls in (Constrained, Calibrated, ZeroShot, FewShotCot, React)}
+DEFAULT_STRATEGY = Calibrated.name  # wins over plain constrained on the demo set and SGD dev (README)
 
 
 def create_strategy(name: str, prompts_dir: Path) -> Strategy:

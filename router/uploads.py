@@ -23,7 +23,7 @@ def check_upload(path: str | Path, types: tuple[str, ...], max_mb: int) -> Path:
         with path.open("rb") as f:
             head = f.read(SNIFF_BYTES)
     except OSError as e:
-        raise UploadError(f"cannot read the file ({e.strerror})", file=path.name)
+        raise UploadError(f"cannot read the file ({e.strerror})", file=path.name) from e
     if size > max_mb * 2**20:
         raise UploadError(f"{size / 2**20:.1f} MB is over the {max_mb} MB limit "
                           "(ROUTER_MAX_UPLOAD_MB)", file=path.name)

@@ -23,6 +23,28 @@ def settings(tmp_path) -> Settings:
 
 
 @pytest.fixture
+def services(settings):
+    """The app's services (stores, routers) on a fresh database, built as app.py builds them."""
+    from services import Services
+
+    return Services.build(settings)
+
+
+@pytest.fixture
+def cli(settings, capsys, monkeypatch):
+    """The command line run in this process on the test's database: cli(*args) -> (status, stdout, stderr)."""
+    from cli import main
+
+    monkeypatch.setenv("ROUTER_DATA_DIR", str(settings.data_dir))
+
+    def run(*args: str) -> tuple[int, str, str]:
+        status = main(["--db", str(settings.db_path), *args])
+        captured = capsys.readouterr()
+        return status, captured.out, captured.err
+    return run
+
+
+@pytest.fixture
 def store(settings) -> TaskStore:
     """A task store on a real SQLite file."""
     return TaskStore(DatabaseFile(settings.db_path))

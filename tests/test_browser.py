@@ -276,7 +276,7 @@ def send_and_wait(page: Page, text: str) -> None:
     expect(page.get_by_text("the assistant is replying")).to_be_hidden(timeout=SLOW)
 
 
-def test_the_default_router_starts_and_ends_a_task_in_the_chat(page):
+def test_the_default_router_starts_switches_and_ends_a_task_in_the_chat(page):
     # No setting changed: the shipped adapter over the default catalog routes the live conversation.
     sign_in(page)
     page.get_by_role("tab", name="Chat").click()
@@ -284,6 +284,38 @@ def test_the_default_router_starts_and_ends_a_task_in_the_chat(page):
     expect(page.locator("#chat-active")).to_contain_text("meeting_minutes")
     expect(page.get_by_text("START", exact=True)).to_be_visible()
     send_and_wait(page, "Actually, first draft a LinkedIn post about our launch")
+    expect(page.get_by_text("SWITCH", exact=True)).to_be_visible()  # to prospect_answer, not linkedin_post:
+    # the miss is measured and written in the model card (docs/training.md)
     send_and_wait(page, "thanks, that's all")
     expect(page.locator("#chat-active")).to_contain_text("none")
     expect(page.get_by_text("END", exact=True)).to_be_visible()
+
+
+def test_queued_runs_go_on_through_a_reload_and_a_second_user_sees_them(page, app, browser):
+    DatasetStore(app[1]).add("queued", [Conversation("q1", (
+        Turn("user", "Help me write the minutes of our meeting", "meeting_minutes", True),
+        Turn("assistant", "Who attended?"),
+        Turn("user", "Thanks, that's all", None, True)))])
+    sign_in(page)
+    page.get_by_role("tab", name="Compare").click()
+    page.get_by_role("button", name="Refresh", exact=True).click()
+    expect(page.get_by_label("Dataset", exact=True).filter(visible=True)).to_have_value("queued")
+    page.get_by_label("zero_shot").check()
+    page.get_by_role("button", name="Queue", exact=True).click()
+    expect(page.get_by_text("Queued 2 run(s)")).to_be_visible(timeout=SLOW)
+    page.reload()
+    if page.get_by_label("username").count():
+        sign_in(page)
+    page.get_by_role("tab", name="Compare").click()
+    queue = page.locator("#run-queue")
+    expect(queue.get_by_role("gridcell", name="done", exact=True)).to_have_count(2, timeout=SLOW)
+    expect(queue.get_by_role("gridcell", name="2/2", exact=True)).to_have_count(2)
+    other = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    other.goto(app[0])
+    sign_in(other, "bo", "pw2")
+    other.get_by_role("tab", name="Compare").click()
+    expect(other.locator("#run-queue").get_by_role("gridcell", name="done", exact=True)).to_have_count(2)
+    other.context.close()
+    runs = RunStore(app[1], DatasetStore(app[1]))
+    assert sorted(r["strategy"] for r in runs.listing("queued") if r["status"] == "done") == \
+        ["constrained", "zero_shot"]

@@ -1,8 +1,5 @@
 """Catalogs are bounded (ROUTER_MAX_TASKS, default 1000) wherever one enters: tasks, files, datasets."""
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -13,7 +10,6 @@ from router.catalog import MAX_TASKS, Catalog, Task
 from router.conversation import Conversation, Turn
 from router.errors import CatalogError, ConversationError
 from router.settings import Settings
-from tests.conftest import ROOT
 
 LIMIT = "over the limit of {} tasks a catalog may hold (ROUTER_MAX_TASKS)"
 
@@ -68,14 +64,12 @@ def test_datasets_with_their_own_catalog_stay_within_the_limit(settings, tmp_pat
     assert datasets.names() == []
 
 
-def test_the_command_line_reads_the_limit_from_the_environment(settings, tmp_path):
+def test_the_command_line_reads_the_limit_from_the_environment(cli, tmp_path, monkeypatch):
     (tmp_path / "six.json").write_text(json.dumps(tasks(6)))
     (tmp_path / "c.jsonl").write_text(json.dumps({"id": "c", "turns": [{"role": "user", "content": "hi"}]}))
-    env = {**os.environ, "ROUTER_MAX_TASKS": "5"}
+    monkeypatch.setenv("ROUTER_MAX_TASKS", "5")
     for args, where in ((["tasks", "import", str(tmp_path / "six.json")], "six.json"),
                         (["datasets", "import", str(tmp_path / "c.jsonl"), "--name", "c",
                           "--catalog", str(tmp_path / "six.json")], "six.json")):
-        result = subprocess.run([sys.executable, "-m", "router", "--db", str(settings.db_path), *args],
-                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-        assert result.returncode == 2
-        assert f"error: {where}, field 'tasks': 6 tasks, {LIMIT.format(5)}" in result.stderr, result.stderr
+        status, _, err = cli(*args)
+        assert status == 2 and f"error: {where}, field 'tasks': 6 tasks, {LIMIT.format(5)}" in err, err

@@ -1,10 +1,9 @@
-"""The command line, run as a real subprocess on a real database and the embedded model."""
+"""The command line on a real database and the embedded model, in this process; one real subprocess."""
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT
 
 CONV = {"id": "conv-cli", "source": "test", "turns": [
     {"role": "user", "content": "Please help me write the minutes of my meeting", "task": "meeting_minutes"},
@@ -12,65 +11,79 @@ CONV = {"id": "conv-cli", "source": "test", "turns": [
     {"role": "user", "content": "That's fine, thanks for the help", "task": None}]}
 
 
-def cli(settings, *args, ok=True):
-    result = subprocess.run([sys.executable, "-m", "router", "--db", str(settings.db_path), *args],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert (result.returncode == 0) == ok, result.stderr
-    return result
+def ok(result: tuple[int, str, str]) -> str:
+    """The output of a command that must succeed."""
+    status, out, err = result
+    assert status == 0, err
+    return out
 
 
-def test_task_commands(settings, tmp_path):
-    cli(settings, "tasks", "add", "press_release", "--description", "Write a press release",
-        "--instructions", "Ask for the news", "--info", "news=What happened")
-    listed = json.loads(cli(settings, "tasks", "list", "--json").stdout)["tasks"]
+def test_task_commands(cli, tmp_path):
+    ok(cli("tasks", "add", "press_release", "--description", "Write a press release",
+           "--instructions", "Ask for the news", "--info", "news=What happened"))
+    listed = json.loads(ok(cli("tasks", "list", "--json")))["tasks"]
     assert listed[-1] == {"name": "press_release", "description": "Write a press release",
                           "instructions": "Ask for the news",
                           "infos": [{"name": "news", "description": "What happened"}]}
-    cli(settings, "tasks", "edit", "press_release", "--rename", "press_note", "--clear-infos")
-    table = cli(settings, "tasks", "list").stdout
+    assert ok(cli("tasks", "edit", "press_release", "--rename", "press_note", "--clear-infos")) == (
+        "edit: done; the catalog has 11 tasks\n")
+    table = ok(cli("tasks", "list"))
     assert "press_note" in table and "press_release" not in table
     out = tmp_path / "mojodex.json"
-    cli(settings, "tasks", "export", "--shape", "mojodex", "-o", str(out))
+    ok(cli("tasks", "export", "--shape", "mojodex", "-o", str(out)))
     assert json.loads(out.read_text())["tasks"][-1]["name_for_system"] == "press_note"
-    cli(settings, "tasks", "delete", "press_note")
-    cli(settings, "tasks", "import", str(out), "--replace")
-    names = [t["name"] for t in json.loads(cli(settings, "tasks", "list", "--json").stdout)["tasks"]]
+    ok(cli("tasks", "delete", "press_note"))
+    ok(cli("tasks", "import", str(out), "--replace"))
+    names = [t["name"] for t in json.loads(ok(cli("tasks", "list", "--json")))["tasks"]]
     assert names[-1] == "press_note"
 
 
-def test_bad_input_exits_2_with_file_line_field(settings, tmp_path):
-    err = cli(settings, "tasks", "add", "Bad Name", "--description", "x", ok=False).stderr
-    assert "field 'name'" in err and "snake_case" in err
+def test_bad_input_says_where_with_status_2(cli, tmp_path):
+    status, _, err = cli("tasks", "add", "Bad Name", "--description", "x")
+    assert status == 2 and "field 'name'" in err and "snake_case" in err
+    assert cli("tasks", "add", "memo", "--description", "x", "--info", "who")[2] == (
+        "error: --info 'who' must be NAME=DESCRIPTION\n")
     conv = tmp_path / "bad.jsonl"
     conv.write_text(json.dumps(CONV) + "\n" + json.dumps({**CONV, "id": "b", "turns": [
         {"role": "user", "content": "x", "task": "no_such_task"}]}) + "\n")
-    err = cli(settings, "route", "--conversation", str(conv), ok=False).stderr
-    assert "error: bad.jsonl, line 2, field 'turns[0].task': unknown task 'no_such_task'" in err
+    status, _, err = cli("route", "--conversation", str(conv))
+    assert status == 2 and "error: bad.jsonl, line 2, field 'turns[0].task': unknown task 'no_such_task'" in err
 
 
-def test_route_prints_every_user_turn(settings, tmp_path):
+def test_route_prints_every_user_turn(cli, tmp_path):
     conv = tmp_path / "conv.jsonl"
     conv.write_text(json.dumps(CONV) + "\n")
-    [result] = json.loads(cli(settings, "route", "--conversation", str(conv), "--json").stdout)
-    names = json.loads(cli(settings, "tasks", "list", "--json").stdout)["tasks"]
+    [result] = json.loads(ok(cli("route", "--conversation", str(conv), "--json")))
+    names = json.loads(ok(cli("tasks", "list", "--json")))["tasks"]
     candidates = {t["name"] for t in names} | {"none"}
     assert result["id"] == "conv-cli" and [d["turn"] for d in result["decisions"]] == [0, 2]
     for d in result["decisions"]:
         assert set(d["scores"]) == candidates and d["valid"] and d["latency"] > 0
         assert d["event"] in {"none", "start", "continue", "switch", "end"}
-    text = cli(settings, "route", "--conversation", str(conv), "--strategy", "zero_shot").stdout
+    text = ok(cli("route", "--conversation", str(conv), "--strategy", "zero_shot"))
     assert text.count("latency") == 2 and text.count("raw") == 2 and "event" in text
 
 
-def test_route_flags_turn_the_candidate_stage_on_and_print_the_candidates(settings, tmp_path):
+def test_exit_statuses_of_the_real_process(settings):
+    def run(*args):
+        return subprocess.run([sys.executable, "cli.py", "--db", str(settings.db_path), *args], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+    listed = run("tasks", "list", "--json")
+    assert listed.returncode == 0 and len(json.loads(listed.stdout)["tasks"]) == 10
+    refused = run("tasks", "delete", "no_such_task")
+    assert refused.returncode == 2 and refused.stderr.startswith("error: ") and "Traceback" not in refused.stderr
+    assert run("tasks", "frobnicate").returncode == 2  # argparse: a usage error
+
+
+def test_route_flags_turn_the_candidate_stage_on_and_print_the_candidates(cli, tmp_path):
     conv = tmp_path / "conv.jsonl"
     conv.write_text(json.dumps(CONV) + "\n")
     args = ("route", "--conversation", str(conv), "--candidates-above", "0", "--candidates-k", "2")
-    [result] = json.loads(cli(settings, *args, "--json").stdout)
+    [result] = json.loads(ok(cli(*args, "--json")))
     first, second = result["decisions"]
-    assert list(first["candidates"])[0] == "meeting_minutes" and len(first["candidates"]) == 2
+    assert next(iter(first["candidates"])) == "meeting_minutes" and len(first["candidates"]) == 2
     assert set(first["scores"]) == set(first["candidates"]) | {"none"}
     assert second["previous"] is None or second["previous"] in second["candidates"]
-    assert cli(settings, *args).stdout.count("candidates meeting_minutes") >= 1
-    [plain] = json.loads(cli(settings, "route", "--conversation", str(conv), "--json").stdout)
+    assert "candidates meeting_minutes" in ok(cli(*args))
+    [plain] = json.loads(ok(cli("route", "--conversation", str(conv), "--json")))
     assert all(d["candidates"] is None for d in plain["decisions"])  # 10 tasks: below the default 20

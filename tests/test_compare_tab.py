@@ -1,11 +1,11 @@
-"""The Compare tab driven through the running app with gradio_client, on one tiny conversation."""
+"""The Compare tab's actions on a real database and the real embedded model, on one tiny conversation."""
 import json
 
-from gradio_client import Client, handle_file
+import pytest
 
-from data.datasets import DatasetStore
-from data.db import DatabaseFile
 from tests.test_sgd import SCHEMA, multi, single
+from ui import compare_actions as act
+from ui.errors import Refused
 
 TINY = {"id": "tiny-1", "source": "ui-test", "turns": [
     {"role": "user", "content": "Please help me write the minutes of our team meeting", "task": "meeting_minutes"},
@@ -13,48 +13,51 @@ TINY = {"id": "tiny-1", "source": "ui-test", "turns": [
     {"role": "user", "content": "That's fine, thanks for the help", "task": None}]}
 
 
-def test_compare_tab_end_to_end(running_app, settings, tmp_path):
-    client = Client(running_app, verbose=False)
+def test_import_launch_compare_export_delete(services, tmp_path):
     path = tmp_path / "tiny.jsonl"
     path.write_text(json.dumps(TINY) + "\n")
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps(TINY) + "\n{not json\n")
-    try:
-        client.predict(handle_file(str(bad)), "bad", api_name="/import_jsonl")
-        raise AssertionError("a bad line must refuse the file")
-    except Exception as e:        # gradio_client re-raises the gr.Error as AppError
-        assert "line 2" in str(e)
-    chosen = client.predict(handle_file(str(path)), "tiny", api_name="/import_jsonl")
-    assert chosen["value"] == "tiny" and ["bad", "bad"] not in chosen["choices"]
+    with pytest.raises(Exception, match="line 2"):
+        act.import_file(services, str(bad), "bad")
+    assert act.import_file(services, str(path), "tiny") == ("tiny", "Imported 1 conversations into 'tiny'.")
+    assert services.datasets.names() == ["tiny"]
     sgd = tmp_path / "sgd"
     sgd.mkdir()
     (sgd / "schema.json").write_text(json.dumps(SCHEMA))
     (sgd / "dialogues_001.json").write_text(json.dumps([single(n) for n in range(3)] + [multi(n) for n in range(3)]))
-    chosen = client.predict(str(sgd), "sgd-multi", 2, "multi", 3, 0, api_name="/import_sgd")
-    assert chosen["value"] == "sgd-multi"
-    stored = DatasetStore(DatabaseFile(settings.db_path)).conversations("sgd-multi")
-    assert [len(c.meta["services"]) for c in stored] == [2, 2]
+    assert act.import_sgd_folder(services, str(sgd), "sgd-multi", 2, "multi", 3, 0)[0] == "sgd-multi"
+    assert [len(c.meta["services"]) for c in services.datasets.conversations("sgd-multi")] == [2, 2]
 
-    picked, listing = client.predict("tiny", "", "local", "", ["constrained"], "gold", 1,
-                                     api_name="/launch")
-    [run] = picked["value"]
-    assert listing["data"][0][0] == run and listing["data"][0][3] == "done"
+    [run] = act.launch(services, "tiny", "", "local", "", ["constrained"], "gold", 1)
+    assert act.run_choices(services, "tiny") == [(f"#{run} local/embedded · constrained · gold", run)]
+    assert [row[0] for row in act.past_runs(services, "tiny")] == [run]
+    assert act.past_runs(services, "tiny")[0][3] == "done"
 
-    views = client.predict([run], False, api_name="/show_runs")
-    table = views[0]
-    assert [row[0] for row in table["data"]][-1] == "copy baseline"
-    assert table["data"][0][1] == 2 and "turn_accuracy" in table["headers"]
-    assert views[1]["type"] == "plotly" and views[3]["type"] == "plotly"
+    shown = act.compare(services, [run], False)
+    assert shown.runs == [run] and list(shown.table["config"])[-1] == "copy baseline"
+    assert shown.table.iloc[0]["turns"] == 2 and "turn_accuracy" in shown.table.columns
+    assert shown.points is not None and shown.labels is not None
 
-    conversation = client.predict([run], "tiny-1", api_name="/show_conversation")
-    rows = conversation["data"]
+    rows = act.conversation_view(services, shown.runs, "tiny-1").values.tolist()
     assert [r[3] for r in rows] == ["meeting_minutes", "", "none"]   # gold beside the prediction
     assert rows[0][2] == TINY["turns"][0]["content"] and rows[0][4] != ""
 
-    exported = client.predict([run], api_name="/export_json")
-    [saved] = json.loads(open(exported, encoding="utf-8").read())
+    [saved] = json.loads(open(act.export(services, [run], "json"), encoding="utf-8").read())
     assert saved["id"] == run and len(saved["turns"]) == 2 and saved["metrics"]["turns"] == 2
-    assert "tiny-1" in open(client.predict([run], api_name="/export_csv"), encoding="utf-8").read()
+    assert "tiny-1" in open(act.export(services, [run], "csv"), encoding="utf-8").read()
 
-    picked, listing = client.predict("tiny", [run], api_name="/delete_runs")
-    assert picked["choices"] == [] and listing["data"] == []
+    assert act.delete(services, [run]) == "Deleted 1 run(s)."
+    assert act.run_choices(services, "tiny") == [] and act.past_runs(services, "tiny") == []
+
+
+def test_refusals_name_the_control_at_fault(services):
+    with pytest.raises(Refused) as refused:
+        act.launch(services, "", "", "local", "", ["constrained"], "gold", 1)
+    assert refused.value.control == "dataset"
+    with pytest.raises(Refused, match="at least one strategy"):
+        act.launch(services, "tiny", "", "local", "", [], "gold", 1)
+    with pytest.raises(Refused, match="runs to export"):
+        act.export(services, [], "csv")
+    with pytest.raises(Exception, match="no run with id 99"):
+        act.compare(services, [99], False)

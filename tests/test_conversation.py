@@ -16,7 +16,7 @@ GOOD = {"id": "conv-0001", "source": "demo",
 
 def write(tmp_path, lines):
     path = tmp_path / "convs.jsonl"
-    path.write_text("\n".join(l if isinstance(l, str) else json.dumps(l) for l in lines) + "\n")
+    path.write_text("\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n")
     return path
 
 

@@ -26,7 +26,7 @@ def datasets(settings):
 
 def write(tmp_path, lines):
     path = tmp_path / "d.jsonl"
-    path.write_text("".join((l if isinstance(l, str) else json.dumps(l)) + "\n" for l in lines))
+    path.write_text("".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines))
     return path
 
 
@@ -36,7 +36,7 @@ def test_import_export_round_trip(datasets, small_catalog, tmp_path):
     assert (row["name"], row["conversations"], row["labelled_turns"]) == ("demo", 2, 3)
     assert datasets.catalog("demo") == small_catalog
     exported = datasets.export_jsonl("demo")
-    assert [json.loads(l) for l in exported.splitlines()] == LINES
+    assert [json.loads(line) for line in exported.splitlines()] == LINES
     assert parse_jsonl(exported, small_catalog)[0].gold_labels() == ["meeting_minutes", None]
 
 

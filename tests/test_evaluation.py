@@ -1,8 +1,5 @@
 """Runs of the real embedded model on demo conversations: stored, reloaded, interrupted, resumed."""
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -17,7 +14,6 @@ from router.evaluation import RunConfig, cases
 from router.metrics import Judged, report
 from router.routing import Router
 from router.strategies import create_strategy
-from tests.conftest import ROOT
 
 
 class Stop(Exception):
@@ -77,7 +73,8 @@ def test_interrupted_run_resumes_without_redoing_turns(stores, backend, settings
     turns = runs.turns(run)
     assert all(t["label"] is None or t["label"] in catalog for t in turns)
     judged = [Judged(t["conversation"], t["position"], "demo", t["gold"], t["gold_previous"],
-                     t["label"], t["valid"], t["latency"]) for t in turns]
+                     t["label"], t["valid"], t["latency"], t["prompt_tokens"], t["completion_tokens"])
+              for t in turns]
     assert stored["metrics"] == json.loads(json.dumps(report(judged)))   # reloaded = recomputed
     assert stored["metrics"]["turns"] == total and "baseline" in stored["metrics"]
     assert runs.unfinished(config) is None
@@ -95,7 +92,7 @@ def test_free_protocol_feeds_back_the_router_decision(stores, backend, settings)
 
 
 def test_free_is_the_default_protocol():
-    from router.__main__ import build_parser
+    from cli import build_parser
 
     assert RunConfig("d").protocol == "free" and RunConfig("d").title.endswith("· free")
     assert build_parser().parse_args(["eval", "--dataset", "d"]).protocol == "free"
@@ -107,7 +104,7 @@ BAD = {"id": "t2", "turns": [{"role": "user", "content": "hello", "task": "fly_t
 
 
 def test_cli_datasets_reject_a_bad_file_whole_and_print_the_table(settings, tmp_path, capsys):
-    from router.__main__ import main
+    from cli import main
 
     db = ["--db", str(settings.db_path)]
     path = tmp_path / "mixed.jsonl"
@@ -128,16 +125,14 @@ def test_cli_datasets_reject_a_bad_file_whole_and_print_the_table(settings, tmp_
     assert json.loads(capsys.readouterr().out)["turns"][0]["task"] == "meeting_minutes"
 
 
-def test_cli_eval_json_contract_in_a_subprocess(settings, tmp_path):
+def test_cli_eval_json_contract(settings, tmp_path, cli):
     path = tmp_path / "tiny.jsonl"
     path.write_text(json.dumps(GOOD) + "\n")
     DatasetStore(DatabaseFile(settings.db_path)).import_jsonl("tiny", path, Catalog.load(DEFAULT_CATALOG))
-    env = {**os.environ, "ROUTER_DB": str(settings.db_path), "ROUTER_DATA_DIR": str(settings.data_dir)}
-    out = subprocess.run([sys.executable, "-m", "router", "eval", "--dataset", "tiny", "--json"],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr
-    result = json.loads(out.stdout)
-    assert result["metrics"]["turns"] == 1 and result["config"]["strategy"] == "constrained"
+    status, out, err = cli("eval", "--dataset", "tiny", "--json")
+    assert status == 0, err
+    result = json.loads(out)
+    assert result["metrics"]["turns"] == 1 and result["config"]["strategy"] == "constrained_calibrated"
     assert result["config"]["protocol"] == "free"
     assert result["metrics"]["baseline"]["turn_accuracy"] == 0.0      # gold previous is none
     stored = RunStore(DatabaseFile(settings.db_path), None).get(result["run"])

@@ -1,6 +1,4 @@
 """The conversation generator: the parser on hand-written outputs, the plan, the embedded model."""
-import subprocess
-import sys
 
 import pytest
 
@@ -10,7 +8,6 @@ from data.db import DatabaseFile
 from router.conversation import Conversation
 from router.generator import (Case, GenerationError, Generator, Mix, UnparsableOutput, check_case,
                               parse_output, plan)
-from tests.conftest import ROOT
 
 GOOD = """User [meeting_minutes]: Help me write the minutes of this morning's meeting.
 Assistant: Sure. Who attended?
@@ -90,8 +87,6 @@ def test_embedded_model_gives_a_labelled_conversation_or_a_clear_report(backend,
         print(f"could not read: {failure.reason}\n{failure.raw}")
 
 
-def test_cli_refuses_an_unknown_task_before_loading_a_model(settings):
-    done = subprocess.run([sys.executable, "-m", "router", "--db", str(settings.db_path), "generate",
-                           "--tasks", "meeting_minutes,nope", "--count", "2", "--dataset", "g"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2 and "unknown task 'nope'" in done.stderr
+def test_cli_refuses_an_unknown_task_before_loading_a_model(cli):
+    status, _, err = cli("generate", "--tasks", "meeting_minutes,nope", "--count", "2", "--dataset", "g")
+    assert status == 2 and "unknown task 'nope'" in err

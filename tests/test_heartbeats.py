@@ -40,9 +40,6 @@ class CopyRouter:
     class Backend:
         model = "copy"
 
-        def forget(self, session: str) -> None:
-            """Nothing cached."""
-
     def __init__(self, delay: float = 0.0):
         self.delay, self.backend, self.calls = delay, self.Backend(), 0
 
@@ -51,6 +48,11 @@ class CopyRouter:
         self.calls += 1
         time.sleep(self.delay)
         return Decision(current, current, event_between(current, current), True, self.delay, "copy", "copy")
+
+    attempt = decide  # it never fails
+
+    def forget(self, session: str) -> None:
+        """Nothing cached."""
 
 
 def conversations(count: int) -> list[Conversation]:

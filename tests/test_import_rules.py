@@ -1,7 +1,5 @@
 """Imports are strict: a broken rule refuses the whole file, naming the file (never its folder), line, field."""
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -10,7 +8,6 @@ from data.db import DatabaseFile
 from router.catalog import Catalog
 from router.conversation import read_jsonl
 from router.errors import CatalogError, ConversationError
-from tests.conftest import ROOT
 
 TURNS = [{"role": "user", "content": "Write the minutes", "task": "meeting_minutes"}]
 
@@ -69,13 +66,11 @@ def test_catalog_infos_must_be_text(infos, field):
     assert err.value.field == field
 
 
-def test_deep_nesting_is_an_error_on_the_command_line_not_a_traceback(settings, tmp_path):
+def test_deep_nesting_is_an_error_on_the_command_line_not_a_traceback(cli, tmp_path):
     (tmp_path / "deep.jsonl").write_text("[" * 100_000 + "\n")
     (tmp_path / "deep.json").write_text("[" * 100_000)
     for args, where in ((["datasets", "import", str(tmp_path / "deep.jsonl"), "--name", "d"],
                          "deep.jsonl, line 1"),
                         (["tasks", "import", str(tmp_path / "deep.json")], "deep.json")):
-        result = subprocess.run([sys.executable, "-m", "router", "--db", str(settings.db_path), *args],
-                                cwd=ROOT, capture_output=True, text=True, timeout=120)
-        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
-        assert f"error: {where}: arrays and objects nested more than 64 levels deep" in result.stderr
+        status, _, err = cli(*args)
+        assert status == 2 and f"error: {where}: arrays and objects nested more than 64 levels deep" in err, err

@@ -12,7 +12,7 @@ from router.conversation import Conversation, Turn
 from router.errors import CatalogError, InputError
 from ui.compare_figures import label_heatmap, latency_boxes, point_heatmaps
 from ui.errors import shown
-from ui.validate_tab import assigned_text, chat, describe, generated_text, guidelines_view
+from ui.validate_view import assigned_text, chat, describe, generated_text, guidelines_view
 
 PAYLOADS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>"]
 

@@ -148,7 +148,7 @@ def test_a_small_mixed_sample_holds_both_kinds_and_switches(ordered):
 
 
 def test_cli_import_sgd_takes_the_services_option(ordered, settings, capsys):
-    from router.__main__ import main
+    from cli import main
 
     db = ["--db", str(settings.db_path)]
     assert main([*db, "datasets", "import-sgd", str(ordered), "--name", "m", "--limit", "2",

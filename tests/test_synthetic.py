@@ -5,7 +5,7 @@ import pytest
 
 from data.migrations import DEFAULT_CATALOG
 from data.synthetic import SCENARIOS, load_bank, synthetic_conversations
-from router.__main__ import main
+from cli import main
 from router.catalog import Catalog
 from router.conversation import parse_jsonl
 from router.events import Event, event_between

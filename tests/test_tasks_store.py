@@ -31,6 +31,8 @@ def test_wal_mode_and_migrations_once(settings, store):
     assert migrate(db) == []
     names = [r[0] for r in db.execute("SELECT name FROM migrations ORDER BY rowid")]
     assert names == [m.__name__ for m in MIGRATIONS]
+    numbers = [int(name[1:4]) for name in names]  # registered in file order, numbered upwards
+    assert numbers == sorted(set(numbers)) and len(MIGRATIONS) >= 6
     assert {"tasks", "datasets", "conversations", "turns", "labels", "runs", "predictions",
             "jobs"} <= set(db.table_names())
 

@@ -29,7 +29,8 @@ def generated(label: str, alternatives: dict[str, float]) -> dict:
     """TGI's answer to a grammar-held request with details: the label's tokens and the top ones."""
     head, first, rest = '{"task": "', label[:4], label[4:] + '"}'
     return {"generated_text": head + label + '"}', "details": {
-        "finish_reason": "eos_token", "generated_tokens": 3, "prefill": [],
+        "finish_reason": "eos_token", "generated_tokens": 3,
+        "prefill": [{"id": k, "text": "x", "logprob": None} for k in range(42)],
         "tokens": [token(head, -0.01), token(first, -0.3), token(rest, -0.02)],
         "top_tokens": [[token(head, -0.01)], [token(first, -0.3)] +
                        [token(t, lp) for t, lp in alternatives.items()], []]}}
@@ -60,6 +61,8 @@ def test_grammar_holds_the_labels_and_scores_come_from_token_logprobs():
 
     method, path, body, headers = server.requests[0]
     assert path == "/" and body["parameters"]["details"] is True
+    assert body["parameters"]["decoder_input_details"] is True
+    assert (decision.prompt_tokens, decision.completion_tokens) == (42, 3), "counted from the details"
     grammar = body["parameters"]["grammar"]
     assert grammar["type"] == "json"
     assert grammar["value"]["properties"]["task"]["enum"] == ["meeting_minutes", "linkedin_post", "none"]

@@ -1,40 +1,45 @@
-"""The Train tab driven through the running app with gradio_client: a bad field, then a real tiny job."""
+"""The Train tab's actions on a real database: the form's values checked, then a real tiny job."""
 import time
 
-from gradio_client import Client
+import pytest
 
-from data.datasets import DatasetStore
-from data.db import DatabaseFile
-from data.models import ModelStore
+from router.training.config import TrainConfigError
 from tests.test_training import tiny_conversations
+from ui import train_actions as act
+from ui.errors import Refused
+from ui.train_tab import form_names
+
+FORM = dict(base_model="", lora_r=4, lora_alpha=8, lora_dropout=0.0, target_modules="q_proj, v_proj",
+            learning_rate=2e-4, epochs=1, max_steps=1, max_minutes=0, max_seq_length=400, batch_size=1,
+            grad_accumulation=1, eval_steps=1000, eval_fraction=0.2, packing=True, wrong_current_share=0.5)
 
 
-def form(**overrides) -> list:
-    """The tab's form values in order (base model ... wrong-current share) for a one-step job."""
-    values = dict(base_model="", lora_r=4, lora_alpha=8, lora_dropout=0.0, target_modules="q_proj, v_proj",
-                  learning_rate=2e-4, epochs=1, max_steps=1, max_minutes=0, max_seq_length=400, batch_size=1,
-                  grad_accumulation=1, eval_steps=1000, eval_fraction=0.2, packing=True,
-                  wrong_current_share=0.5)
-    return list({**values, **overrides}.values())
+def test_the_form_is_read_as_typed_fields():
+    assert sorted(form_names()) == sorted(FORM)
+    config = act.config_from(["tiny"], {**FORM, "lora_r": 4.0, "epochs": None})
+    assert (config.base_model, config.target_modules, config.max_minutes) == ("smollm2-135m",
+                                                                              ["q_proj", "v_proj"], None)
+    assert config.lora_r == 4 and isinstance(config.lora_r, int) and config.epochs == 1
+    with pytest.raises(TrainConfigError) as e:
+        act.config_from(["tiny"], {**FORM, "lora_r": 0})
+    assert e.value.field == "lora_r" and "at least 1" in str(e.value)
+    with pytest.raises(TrainConfigError, match="field 'max_steps': must be at least 1, or -1, not 0"):
+        act.config_from(["tiny"], {**FORM, "max_steps": 0})
+    with pytest.raises(Refused, match="at least one dataset"):
+        act.config_from([], FORM)
 
 
-def test_train_tab_refuses_a_bad_field_then_runs_a_job(running_app, settings, small_catalog):
-    DatasetStore(DatabaseFile(settings.db_path)).add("tiny", tiny_conversations(small_catalog))
-    client = Client(running_app, verbose=False)
-    try:
-        client.predict(["tiny"], False, *form(lora_r=0), api_name="/train_launch")
-        raise AssertionError("LoRA r = 0 was accepted")
-    except Exception as e:  # gradio_client re-raises the gr.Error as AppError
-        assert "lora_r" in str(e)
-    picked = client.predict(["tiny"], False, *form(), api_name="/train_launch")
-    job = picked["value"]
+def test_a_tiny_job_runs_to_its_adapter(services, small_catalog):
+    services.datasets.add("tiny", tiny_conversations(small_catalog))
+    job = act.launch(services, ["tiny"], False, FORM)
     deadline = time.time() + 300
     while time.time() < deadline:
-        table, progress, losses, log, _, _ = client.predict(job, api_name="/train_job")
-        if "done" in progress or "failed" in progress:
+        view = act.show(services, job)
+        if "done" in view.progress or "failed" in view.progress:
             break
         time.sleep(2)
-    assert "<b>done</b>" in progress, log
-    assert table["data"][0][:3] == [job, "done", "100%"] and table["data"][0][4] == f"job{job}-lora"
-    assert losses["type"] == "plotly" and "adapter saved" in log
-    assert ModelStore(DatabaseFile(settings.db_path)).resolve(f"job{job}-lora")[1].endswith("adapter")
+    assert "<b>done</b>" in view.progress, view.log
+    assert view.rows[0][:3] == [job, "done", "100%"] and view.rows[0][4] == f"job{job}-lora"
+    assert "adapter saved" in view.log and services.models.resolve(f"job{job}-lora")[1].endswith("adapter")
+    with pytest.raises(Refused, match="Choose a job"):
+        act.stop(services, None)

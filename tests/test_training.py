@@ -103,7 +103,7 @@ def test_a_job_from_the_command_line_registers_an_adapter_that_routes(settings, 
     datasets.add("tiny", tiny_conversations(small_catalog))
     config = quick_config(max_steps=1).save(tmp_path / "config.json")
     env = {**os.environ, "ROUTER_DATA_DIR": str(settings.data_dir), "HF_HUB_OFFLINE": "1"}
-    done = subprocess.run([sys.executable, "-m", "router", "--db", str(settings.db_path), "train", str(config)],
+    done = subprocess.run([sys.executable, "cli.py", "--db", str(settings.db_path), "train", str(config)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     job = JobStore(file).get(1)
@@ -119,7 +119,7 @@ def test_a_job_from_the_command_line_registers_an_adapter_that_routes(settings, 
         role, protocol = key.split()
         assert runs.config(run).protocol == protocol and runs.get(run)["dataset"] == "job1-heldout"
         assert runs.get(run)["adapter"] == (model["adapter"] if role == "tuned" else None)
-    from ui.train_tab import evaluated   # what the Train tab shows
+    from ui.train_actions import evaluated   # what the Train tab shows
 
     assert [title for title, _ in evaluated(SimpleNamespace(runs=runs), job)] == [
         "base free", "fine-tuned free", "base gold", "fine-tuned gold"]
@@ -165,7 +165,7 @@ def test_queue_stop_resume_and_a_killed_job(settings, small_catalog):
 
 
 def test_a_job_on_a_missing_dataset_fails_with_its_log(settings, tmp_path):
-    from router.__main__ import main
+    from cli import main
 
     config = quick_config(datasets=["missing"]).save(tmp_path / "config.json")
     assert main(["--db", str(settings.db_path), "train", str(config)]) == 2
@@ -188,3 +188,21 @@ def test_breakdown_shows_each_source_and_event_beside_the_copy_baseline():
     assert table["chat", "turn_accuracy"] == ["0.500", "0.000"] and table["chat", "end_r"] == ["0.000", "0.000"]
     assert table["chat", "end: turn_accuracy"] == ["0.000", "0.000"]
     assert table["chat", "turns"] == ["2", "2"] and ("generated", "end: turn_accuracy") not in table
+
+
+def test_every_field_carries_its_label_help_and_rules_into_help_and_validation(capsys):
+    from dataclasses import fields
+
+    from cli import main
+    from router.training.config import Bounds
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    shown = capsys.readouterr().out
+    for f in fields(TrainConfig):
+        assert f.metadata["label"] and f.metadata["help"], f.name
+        assert f"  {f.name} (" in shown and f.metadata["help"] in shown, f.name
+    assert "lora_dropout (float, in [0, 1); default 0.05)" in shown
+    assert 0.5 in Bounds(0, 1) and 1 not in Bounds(0, 1, high_open=True) and -1 in Bounds(1, also=-1)
+    with pytest.raises(TrainConfigError, match="field 'wrong_current_share': must be in \\[0, 1\\], not 2"):
+        replace(quick_config(), wrong_current_share=2)

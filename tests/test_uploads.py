@@ -1,8 +1,5 @@
 """Catalog and dataset files are checked (type, size, binary) before parsing and refused whole."""
 import json
-import os
-import subprocess
-import sys
 
 import httpx
 import pytest
@@ -12,7 +9,6 @@ from data.datasets import DatasetStore
 from data.db import DatabaseFile
 from data.tasks import TaskStore
 from router.uploads import CATALOG_TYPES, DATASET_TYPES, UploadError, check_upload
-from tests.conftest import ROOT
 
 CONV = {"id": "c1", "turns": [{"role": "user", "content": "Write the minutes", "task": "meeting_minutes"}]}
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64)
@@ -48,11 +44,8 @@ def test_check_upload_refuses_type_size_and_binary_naming_the_file(files):
         check_upload(files / "missing.json", CATALOG_TYPES, 1)
 
 
-def test_cli_refuses_bad_files_whole(settings, files):
-    def cli(*args):
-        return subprocess.run([sys.executable, "-m", "router", "--db", str(settings.db_path), *args],
-                              cwd=ROOT, capture_output=True, text=True, timeout=120,
-                              env={**os.environ, "ROUTER_MAX_UPLOAD_MB": "1"})
+def test_cli_refuses_bad_files_whole(settings, files, cli, monkeypatch):
+    monkeypatch.setenv("ROUTER_MAX_UPLOAD_MB", "1")
 
     refused = {("tasks", "import", str(files / "catalog.txt")): "catalog.txt: expected a .json file",
                ("tasks", "import", str(files / "image.json")): "image.json: binary content",
@@ -62,11 +55,11 @@ def test_cli_refuses_bad_files_whole(settings, files):
                ("datasets", "import", str(files / "bad_line.jsonl"), "--name", "d"):
                    "bad_line.jsonl, line 2: not valid JSON"}
     for args, message in refused.items():
-        result = cli(*args)
-        assert result.returncode != 0 and message in result.stderr, (args, result.stderr)
+        status, _, err = cli(*args)
+        assert status == 2 and message in err, (args, err)
     file = DatabaseFile(settings.db_path)
     assert DatasetStore(file).names() == [] and "press_release" not in TaskStore(file).catalog()
-    assert cli("datasets", "import", str(files / "good.jsonl"), "--name", "d").returncode == 0
+    assert cli("datasets", "import", str(files / "good.jsonl"), "--name", "d")[0] == 0
     assert DatasetStore(file).names() == ["d"]
 
 

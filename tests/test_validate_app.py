@@ -1,78 +1,73 @@
-"""The running app's Validate tab with sign-in, driven through its API with gradio_client."""
+"""The Validate tab's actions on a real database, as two annotators; users from a file or the environment."""
 import pytest
-from gradio_client import Client
 
 from data.annotations import AnnotationStore, QueueFilter
 from data.datasets import DatasetStore
-from data.db import DatabaseFile
 from router.conversation import Conversation, Turn
+from ui import validate_actions as act
 from ui.auth import UsersError, load_users
-from ui.validate_tab import MAX_TURNS
-
-FILTERS = ("d", "to do", "(all)", "(anyone)")
-
-
-@pytest.fixture
-def users_env(monkeypatch):
-    """Two annotators configured through the environment, before the app starts."""
-    monkeypatch.setenv("ROUTER_USERS", "ana:pw1,bo:pw2")
-    monkeypatch.delenv("ROUTER_USERS_FILE", raising=False)
+from ui.errors import Refused
+from ui.validate_actions import ValidatePage
 
 
-@pytest.fixture
-def signed_in_app(users_env, running_app):
-    """The app started with ROUTER_USERS set."""
-    return running_app
-
-
-def labels(*values):
-    """Values for the pool of label dropdowns, the unused ones empty."""
-    return [*values, *[None] * (MAX_TURNS - len(values))]
-
-
-def test_annotator_signs_in_confirms_and_changes_a_label(signed_in_app, settings, small_catalog):
-    file = DatabaseFile(settings.db_path)
-    DatasetStore(file).add("d", [
+def test_annotators_confirm_change_flag_delete_and_export(services, small_catalog):
+    DatasetStore(services.file).add("d", [
         Conversation("c1", (Turn("user", "Help me with the <b>minutes</b>", "meeting_minutes", True),
                             Turn("assistant", "Who attended?"), Turn("user", "Thanks, bye", None, True))),
         Conversation("c2", (Turn("user", "Write a LinkedIn post", "linkedin_post", True),
                             Turn("assistant", "About what?")))], catalog=small_catalog)
-    store = AnnotationStore(file)
+    store = AnnotationStore(services.file)
     c1, c2 = store.queue(QueueFilter("d"))
+    flt = act.queue_filter("d", "to do", act.ALL, act.ANYONE, "ana")
 
-    with pytest.raises(Exception):
-        Client(signed_in_app, verbose=False, auth=("ana", "wrong"))
-    client = Client(signed_in_app, verbose=False, auth=("ana", "pw1"))
-    shown = client.predict(*FILTERS, api_name="/open_queue")
-    counts, pk, info, chat, events = shown[:5]
-    assert pk == c1 and "2** in this queue" in counts
-    assert "&lt;b&gt;" in chat[0]["content"][0]["text"], "user text is escaped"
-    assert [row[2:] for row in events["data"]] == [["meeting_minutes", "start"], ["none", "end"]]
+    step = act.open_queue(services, flt, ValidatePage())
+    assert step.shown.pk == c1 and "2** in this queue" in step.counts and step.page.history == [c1]
+    assert "&lt;b&gt;" in step.shown.chat[0]["content"], "user text is escaped"
+    assert [row[2:] for row in step.shown.events] == [["meeting_minutes", "start"], ["none", "end"]]
+    assert [slot[2] for slot in step.shown.slots] == ["meeting_minutes", "none"]
+    assert act.events_of(services, c1, ["meeting_minutes", "follow_up_email"])[1][2:] == [
+        "follow_up_email", "switch"]
 
-    after = client.predict(*FILTERS, c1, *labels("meeting_minutes", "follow_up_email"), api_name="/confirm")
-    assert after[1] == c2, "confirm moves on to the next conversation"
+    after = act.confirm(services, flt, step.page, c1, ["meeting_minutes", "follow_up_email"], "ana")
+    assert after.shown.pk == c2 and after.message == f"Conversation #{c1} validated."
     assert store.row(c1)["status"] == "validated"
-    gold = store.datasets.load(c1)
-    assert gold.gold_labels() == ["meeting_minutes", "follow_up_email"]
+    assert store.datasets.load(c1).gold_labels() == ["meeting_minutes", "follow_up_email"]
     row = next(store.db["labels"].rows_where("conversation_id = ?", [c1], order_by="id desc"))
     assert (row["origin"], row["annotator"]) == ("annotator", "ana")
+    assert act.back(services, flt, after.page, c2).shown.pk == c1
 
-    Client(signed_in_app, verbose=False, auth=("bo", "pw2")).predict(c2, *labels("none"),
-                                                                     api_name="/save_labels")
+    act.save_labels(services, c2, ["none"], "bo")
     assert store.suggestion(c2).turns[0].task is None
     row = next(store.db["labels"].rows_where("conversation_id = ?", [c2], order_by="id desc"))
     assert row["annotator"] == "bo" and store.row(c2)["status"] == "unvalidated"
 
-    client.predict(c2, "0: Write a LinkedIn post", "Write a LinkedIn post, please", api_name="/fix_typo")
+    assert act.turn_text(services, c2, "0: Write a LinkedIn post") == "Write a LinkedIn post"
+    act.fix_typo(services, c2, "0: Write a LinkedIn post", "Write a LinkedIn post, please", "ana")
     assert store.edits(c2)[0]["old_content"] == "Write a LinkedIn post"
-    client.predict(*FILTERS, c2, "post or email?", api_name="/flag")
+    act.flag(services, flt, after.page, c2, "post or email?", "ana")
     assert store.row(c2)["status"] == "flagged" and store.comment(c2) == "post or email?"
-    client.predict(*FILTERS, c2, api_name="/delete_or_restore")
+    assert act.delete_or_restore(services, flt, after.page, c2, "ana").shown.pk == c2
     assert store.row(c2)["status"] == "deleted"
-    client.predict(*FILTERS, c2, api_name="/delete_or_restore")
+    act.delete_or_restore(services, flt, after.page, c2, "ana")
     assert store.row(c2)["status"] == "flagged"
-    exported = client.predict("d", "d-validated", api_name="/export_validated")
-    assert open(exported).read().count("\n") == 1 and store.datasets.catalog("d-validated") == small_catalog
+    path, message = act.export(services, "d", "d-validated")
+    assert open(path).read().count("\n") == 1 and store.datasets.catalog("d-validated") == small_catalog
+    assert message == "Exported 1 validated conversations as dataset 'd-validated'."
+
+
+def test_the_queue_of_me_and_refusals(services, small_catalog):
+    DatasetStore(services.file).add("d", [Conversation("c1", (Turn("user", "Hi", None, True),))],
+                                    catalog=small_catalog)
+    assert act.queue_filter("d", None, act.ALL, act.ME, "bo") == QueueFilter("d", "to do", None, "bo")
+    empty = act.open_queue(services, act.queue_filter("d", "to do", act.ALL, act.ME, "bo"), ValidatePage())
+    assert empty.shown.pk is None and empty.shown.info == "The queue is empty."
+    with pytest.raises(Refused) as refused:
+        act.confirm(services, QueueFilter("d"), ValidatePage(), None, [], "ana")
+    assert refused.value.control == "pk"
+    with pytest.raises(Refused, match="Nothing to go back to"):
+        act.back(services, QueueFilter("d"), ValidatePage(), 1)
+    with pytest.raises(Refused, match="dataset to split"):
+        act.assign(services, act.ALL, "ana, bo", 0.2)
 
 
 def test_users_come_from_a_file_or_the_environment(tmp_path):

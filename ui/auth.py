@@ -40,7 +40,7 @@ def load_users(env: dict | None = None) -> dict[str, str]:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
-            raise UsersError(f"cannot read the users file ({e})", file=str(path))
+            raise UsersError(f"cannot read the users file ({e})", file=str(path)) from e
         numbered = [(n, line) for n, line in enumerate(text.splitlines(), start=1)
                     if line.strip() and not line.lstrip().startswith("#")]
         return parse_users([line for _, line in numbered], str(path), [n for n, _ in numbered])

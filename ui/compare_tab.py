@@ -1,254 +1,222 @@
-"""Compare tab: evaluate model x strategy configurations on a labelled dataset and compare the runs."""
-import tempfile
-from itertools import product
-from pathlib import Path
+"""Compare tab: its layout, and its events bound to the actions of ui.compare_actions."""
+from functools import partial
+from types import SimpleNamespace
 
 import gradio as gr
-import pandas as pd
-from gradio.context import Context
 
-from data.samples import import_demo
-from data.sgd import SERVICES, import_sgd
+from data.sgd import SERVICES
 from router.backends import backend_names
-from router.comparison import breakdown, conversation_table, matrix, wrong_turns
-from router.evaluation import PROTOCOLS, RunConfig
-from router.strategies import STRATEGIES
-from router.uploads import DATASET_TYPES, check_upload
-from ui.compare_figures import invalid_frame, label_heatmap, latency_boxes, point_heatmaps
+from router.evaluation import PROTOCOLS
+from router.strategies import DEFAULT_STRATEGY, STRATEGIES
+from services import Services
+from ui import compare_actions as act
+from ui.compare_actions import QUEUE_HEADERS, RUN_HEADERS, ComparePage
 from ui.errors import shown
-from ui.escaping import safe
-from ui.services import Services
+from ui.wiring import Loader, bound
 from ui.tuned_models import tuned_model_picker
 
-RUN_HEADERS = ["id", "dataset", "config", "status", "turns", "turn_accuracy", "created_at"]
+
+def dataset_choice(services: Services, selected: str | None = None):
+    """The dataset picker's choices, `selected` (or the newest) chosen."""
+    names = services.datasets.names()
+    return gr.update(choices=names, value=selected or (names[-1] if names else None))
 
 
-def run_title(run: dict, services: Services) -> str:
-    """'#id backend/model · strategy · protocol'."""
-    return f"#{run['id']} {services.runs.config(run['id']).title}"
+def run_choice(services: Services, dataset: str | None, selected: list[int] | None = None):
+    """The run picker of `dataset` (`selected` chosen) and the past-runs rows."""
+    return (gr.update(choices=act.run_choices(services, dataset), value=selected or []),
+            act.past_runs(services, dataset))
 
 
-def past_runs(services: Services, dataset: str | None) -> list[list]:
-    """Rows of the past-runs table."""
-    return [[r["id"], r["dataset"], services.runs.config(r["id"]).title, r["status"],
-             (r["metrics"] or {}).get("turns"), (r["metrics"] or {}).get("turn_accuracy"),
-             r["created_at"]] for r in services.runs.listing(dataset)]
+def announced(services: Services, imported: tuple[str, str]):
+    """Tell what an import did and choose its dataset."""
+    name, message = imported
+    gr.Info(message)
+    return dataset_choice(services, name)
 
 
-def configs(dataset: str, models: str, backend: str, adapter: str, strategies: list[str],
-            protocol: str, limit: float | None) -> list[RunConfig]:
-    """Every model x strategy configuration asked for (a blank model line is the embedded one)."""
-    names = [m.strip() or None for m in (models or "").splitlines()] or [None]
-    return [RunConfig(dataset, strategy, backend, model, (adapter or "").strip() or None, protocol,
-                      int(limit) if limit else None)
-            for model, strategy in product(dict.fromkeys(names), strategies)]
+@shown
+def upload(services: Services, file, name):
+    """Import a JSONL upload."""
+    return announced(services, act.import_file(services, file, name))
 
 
-def write_file(prefix: str, name: str, text: str) -> str:
-    """Write `text` to a new temporary file and return its path."""
-    path = Path(tempfile.mkdtemp(prefix=prefix)) / name
-    path.write_text(text, encoding="utf-8")
-    return str(path)
+@shown
+def sgd(services: Services, folder, name, limit, taken, size, seed, progress=gr.Progress()):
+    """Import SGD dialogues from a folder."""
+    step = lambda done, total: progress((done, total), desc="reading dialogues")  # noqa: E731
+    return announced(services, act.import_sgd_folder(services, folder, name, limit, taken or SERVICES[0],
+                                                     size, seed, step))
 
 
-def create_compare_tab(services: Services):
-    """Build the Compare tab and bind its events."""
-    datasets, runs = services.datasets, services.runs
+@shown
+def demo(services: Services, name):
+    """Import the demo dataset."""
+    return announced(services, act.import_demo_set(services, name))
 
-    def dataset_choice(selected: str | None = None):
-        names = datasets.names()
-        return gr.update(choices=names, value=selected or (names[-1] if names else None))
 
-    def run_choice(dataset: str | None, selected: list[int] | None = None):
-        listed = runs.listing(dataset) if dataset else []
-        choices = [(run_title(r, services), r["id"]) for r in listed]
-        return gr.update(choices=choices, value=selected or []), past_runs(services, dataset)
+@shown
+def launch(services: Services, dataset, models, backend, adapter, strategies, protocol, limit,
+           progress=gr.Progress()):
+    """Evaluate the configurations asked for; choose the new runs."""
+    steps = lambda c: lambda n, total: progress((n, total), desc=f"{c.title}: routed turns")  # noqa: E731
+    done = act.launch(services, dataset, models, backend, adapter, strategies, protocol, limit, steps)
+    gr.Info(f"Finished {len(done)} run(s).")
+    return run_choice(services, dataset, done)
 
-    def done_runs(run_ids: list[int]) -> list[dict]:
-        chosen = [runs.get(r) for r in run_ids or []]
-        return [r for r in chosen if r["metrics"]]
 
-    @shown
-    def upload(file, name):
-        if not file:
-            raise gr.Error("Choose a JSONL file first.")
-        checked = check_upload(file, DATASET_TYPES, services.settings.max_upload_mb)
-        name = (name or "").strip() or checked.stem
-        count = datasets.import_jsonl(name, checked, services.tasks.catalog())
-        gr.Info(f"Imported {int(count)} conversations into '{safe(name)}'.")
-        return dataset_choice(name)
+@shown
+def enqueue(services: Services, dataset, models, backend, adapter, strategies, protocol, limit, concurrency):
+    """Queue the configurations asked for; the queue's rows."""
+    gr.Info(act.enqueue(services, dataset, models, backend, adapter, strategies, protocol, limit, concurrency))
+    return act.queued_runs(services)
 
-    @shown
-    def sgd(folder, name, limit, taken, size, seed, progress=gr.Progress()):
-        name = (name or "").strip() or "sgd"
-        count = import_sgd(datasets, name, (folder or "").strip(), int(limit) if limit else None,
-                           int(size or 10), int(seed or 0),
-                           lambda done, total: progress((done, total), desc="reading dialogues"),
-                           taken or SERVICES[0])
-        gr.Info(f"Imported {int(count)} SGD dialogues into '{safe(name)}'.")
-        return dataset_choice(name)
 
-    @shown
-    def demo(name):
-        name = (name or "").strip() or "demo"
-        gr.Info(f"Imported {int(import_demo(datasets, name))} demo conversations into '{safe(name)}'.")
-        return dataset_choice(name)
+@shown
+def show(services: Services, run_ids, only_disagreements):
+    """Compare the chosen runs; they become the page's shown runs."""
+    c = act.compare(services, run_ids, only_disagreements)
+    return (c.table, c.points, gr.update(choices=c.titles, value=c.titles[0] if c.titles else None),
+            c.labels, c.latency, c.invalid, c.wrong, gr.update(choices=c.conversations, value=None),
+            c.sources, ComparePage(c.runs))
 
-    @shown
-    def launch(dataset, models, backend, adapter, strategies, protocol, limit,
-               progress=gr.Progress()):
-        if not dataset:
-            raise gr.Error("Choose or import a dataset first.")
-        if not strategies:
-            raise gr.Error("Choose at least one strategy.")
-        done = []
-        for config in configs(dataset, models, backend, adapter, strategies, protocol, limit):
-            router = services.routers.router(config.strategy, config.backend, config.model,
-                                             config.adapter)
-            step = lambda n, total, t=config.title: progress((n, total), desc=f"{t}: routed turns")
-            done.append(runs.execute(config, router, services.tasks.catalog(), step))
-        gr.Info(f"Finished {len(done)} run(s).")
-        return run_choice(dataset, done)
 
-    @shown
-    def show(run_ids, only_disagreements):
-        chosen = done_runs(run_ids)
-        titled = [(run_title(r, services), r["metrics"]) for r in chosen]
-        headers, rows = matrix(titled)
-        labels = {title: runs.labels(r["id"]) for (title, _), r in zip(titled, chosen)}
-        wrong = wrong_turns(drilled(labels), labels, only_disagreements)
-        titles = [t for t, _ in titled]
-        by_source = breakdown(titled)
-        return (pd.DataFrame(rows, columns=headers), point_heatmaps(titled),
-                gr.update(choices=titles, value=titles[0] if titles else None),
-                label_heatmap(*titled[0]) if titled else None,
-                latency_boxes({title: [p["latency"] for p in runs.predictions(r["id"])]
-                               for (title, _), r in zip(titled, chosen)}),
-                invalid_frame(titled),
-                pd.DataFrame(wrong, columns=["conversation", "turn", "user", "gold", *labels]),
-                gr.update(choices=list(dict.fromkeys(w[0] for w in wrong)), value=None),
-                pd.DataFrame(by_source[1], columns=by_source[0]))
+@shown
+def delete(services: Services, dataset, run_ids):
+    """Delete the chosen runs."""
+    gr.Info(act.delete(services, run_ids))
+    return run_choice(services, dataset)
 
-    def drilled(labels: dict) -> list:
-        pks = sorted({pk for preds in labels.values() for pk, _ in preds})
-        return [datasets.load(pk) for pk in pks]
 
-    @shown
-    def show_labels(run_ids, title):
-        chosen = {run_title(r, services): r["metrics"] for r in done_runs(run_ids)}
-        return label_heatmap(title, chosen[title]) if title in chosen else None
-
-    @shown
-    def show_conversation(run_ids, conversation):
-        labels = {run_title(r, services): runs.labels(r["id"]) for r in done_runs(run_ids)}
-        conv = next((c for c in drilled(labels) if c.id == conversation), None)
-        rows = conversation_table(conv, labels) if conv else []
-        return pd.DataFrame(rows, columns=["turn", "role", "message", "gold", *labels])
-
-    @shown
-    def delete(dataset, run_ids):
-        if not run_ids:
-            raise gr.Error("Choose the runs to delete.")
-        for run in run_ids:
-            runs.delete(run)
-        gr.Info(f"Deleted {len(run_ids)} run(s).")
-        return run_choice(dataset)
-
-    @shown
-    def export(run_ids, kind):
-        if not run_ids:
-            raise gr.Error("Choose the runs to export.")
-        text = runs.export_csv(run_ids) if kind == "csv" else runs.export_json(run_ids)
-        return write_file("runs-", f"runs-{'-'.join(str(int(r)) for r in run_ids)}.{kind}", text)
-
+def create_compare_tab(services: Services) -> list[Loader]:
+    """Build the Compare tab and bind its events; the dataset names come on page load."""
     with gr.Tab("Compare", id="compare") as tab:
         gr.Markdown("Evaluate model x strategy configurations on a labelled dataset "
                     "(DESIGN.md §3 metrics, with the copy baseline), then compare the runs.")
         with gr.Row():
             dataset = gr.Dropdown(label="Dataset", choices=[], allow_custom_value=True, scale=3)
             refresh_btn = gr.Button("Refresh", scale=1)
-        with gr.Accordion("Import a dataset", open=False):
-            with gr.Row():
-                with gr.Column():
-                    upload_file = gr.File(label="JSONL conversations (all or nothing)",
-                                          file_types=[".jsonl"], type="filepath")
-                    upload_name = gr.Textbox(label="Dataset name (default: file name)")
-                    upload_btn = gr.Button("Import JSONL")
-                with gr.Column():
-                    sgd_folder = gr.Textbox(label="Schema-Guided Dialogue folder",
-                                            placeholder="/work/shared/sgd/dev")
-                    sgd_name = gr.Textbox(label="Dataset name", value="sgd")
-                    with gr.Row():
-                        sgd_limit = gr.Number(label="Dialogues (0 = all)", value=50, precision=0)
-                        sgd_services = gr.Dropdown(list(SERVICES), value=SERVICES[0], label="Services",
-                                                   info="mixed: single- and multi-service dialogues in "
-                                                        "turn; all: file order")
-                        sgd_size = gr.Number(label="Tasks per catalog", value=10, precision=0)
-                        sgd_seed = gr.Number(label="Seed", value=0, precision=0)
-                    sgd_btn = gr.Button("Import SGD")
-                with gr.Column():
-                    demo_name = gr.Textbox(label="Dataset name", value="demo")
-                    demo_btn = gr.Button("Import the demo dataset")
-        with gr.Row():
-            models = gr.Textbox(label="Models, one per line (blank: the embedded model)", lines=2)
-            backend = gr.Dropdown(label="Backend", choices=backend_names(), value="local")
-            adapter = gr.Textbox(services.settings.default_adapter or "",
-                                 label="PEFT adapter folder (optional, local only)")
-            tuned_model_picker(services, models, adapter)
-        with gr.Row():
-            strategies = gr.CheckboxGroup(list(STRATEGIES), value=["constrained"], label="Strategies")
-            protocol = gr.Radio(list(PROTOCOLS), value=PROTOCOLS[0], label="Current task",
-                                info="free: the router's own previous decision, as live; "
-                                     "gold: the gold previous label")
-            limit = gr.Number(label="Conversations (0 = all)", value=0, precision=0)
-            launch_btn = gr.Button("Launch", variant="primary")
-        with gr.Row():
-            run_pick = gr.Dropdown(label="Runs to compare", multiselect=True, choices=[], scale=4)
-            show_btn = gr.Button("Show", scale=1)
-        matrix_table = gr.Dataframe(label="Metrics (★ best of each column; copy baseline last)",
-                                    interactive=False, wrap=True)
-        with gr.Accordion("Per data source and event type", open=False):
-            sources_table = gr.Dataframe(interactive=False, wrap=True)
-        points_plot = gr.Plot(label="Confusion matrices per point (start, switch, end)")
-        with gr.Row():
-            with gr.Column():
-                label_run = gr.Dropdown(label="Label confusion matrix of", choices=[])
-                labels_plot = gr.Plot(label="Label confusion matrix")
-            with gr.Column():
-                latency_plot = gr.Plot(label="Latency per decision")
-                invalid_plot = gr.BarPlot(x="config", y="invalid", label="Invalid outputs")
-        with gr.Accordion("Drill down: turns the runs get wrong", open=True):
-            only = gr.Checkbox(label="Only the turns where the runs disagree")
-            wrong_table = gr.Dataframe(interactive=False, wrap=True)
-            conversation = gr.Dropdown(label="Show a conversation", choices=[])
-            conversation_view = gr.Dataframe(interactive=False, wrap=True)
-        with gr.Accordion("Past runs", open=False):
-            runs_table = gr.Dataframe(headers=RUN_HEADERS, interactive=False, wrap=True)
-            with gr.Row():
-                delete_btn = gr.Button("Delete the chosen runs", variant="stop")
-                csv_btn = gr.Button("Export CSV")
-                json_btn = gr.Button("Export JSON")
-                download = gr.File(label="Export", interactive=False)
+        imports = import_panel()
+        asked = launch_panel(services)
+        shown_runs = results_panel()
+    page = gr.State(ComparePage())
+    choose_dataset = bound(dataset_choice, services)
+    refresh_btn.click(choose_dataset, None, dataset, api_name="refresh_datasets")
+    tab.select(choose_dataset, dataset, dataset)  # datasets saved or imported elsewhere since
+    imports.upload_btn.click(bound(upload, services), [imports.upload_file, imports.upload_name], dataset,
+                             api_name="import_jsonl")
+    imports.sgd_btn.click(bound(sgd, services), imports.sgd_inputs, dataset, api_name="import_sgd")
+    imports.demo_btn.click(bound(demo, services), imports.demo_name, dataset, api_name="import_demo")
+    bind_runs(services, dataset, asked, shown_runs, page)
+    queue = bound(act.queued_runs, services)
+    asked.queue_btn.click(bound(enqueue, services), [dataset, *asked.inputs, asked.concurrency],
+                          asked.queue_table, api_name="queue_runs")
+    asked.queue_timer.tick(queue, None, asked.queue_table, show_progress="hidden")
+    services.queue.start()
+    return [Loader(choose_dataset, [dataset]), Loader(queue, [asked.queue_table])]
 
-    views = [matrix_table, points_plot, label_run, labels_plot, latency_plot, invalid_plot,
-             wrong_table, conversation, sources_table]
-    refresh_btn.click(dataset_choice, None, dataset, api_name="refresh_datasets")
-    tab.select(dataset_choice, dataset, dataset)  # datasets saved or imported elsewhere since
-    Context.root_block.load(dataset_choice, None, dataset)  # never in the page served before sign-in
-    upload_btn.click(upload, [upload_file, upload_name], dataset, api_name="import_jsonl")
-    sgd_btn.click(sgd, [sgd_folder, sgd_name, sgd_limit, sgd_services, sgd_size, sgd_seed], dataset,
-                  api_name="import_sgd")
-    demo_btn.click(demo, demo_name, dataset, api_name="import_demo")
-    dataset.change(run_choice, dataset, [run_pick, runs_table], api_name="list_runs")
-    launch_btn.click(launch, [dataset, models, backend, adapter, strategies, protocol, limit],
-                     [run_pick, runs_table], api_name="launch").then(
-        show, [run_pick, only], views)
-    show_btn.click(show, [run_pick, only], views, api_name="show_runs")
-    only.change(show, [run_pick, only], views)
-    label_run.change(show_labels, [run_pick, label_run], labels_plot)
-    conversation.change(show_conversation, [run_pick, conversation], conversation_view,
-                        api_name="show_conversation")
-    delete_btn.click(delete, [dataset, run_pick], [run_pick, runs_table], api_name="delete_runs")
-    csv_btn.click(lambda r: export(r, "csv"), run_pick, download, api_name="export_csv")
-    json_btn.click(lambda r: export(r, "json"), run_pick, download, api_name="export_json")
-    return dataset_choice, dataset
+
+def bind_runs(services: Services, dataset, asked: SimpleNamespace, runs: SimpleNamespace, page) -> None:
+    """Bind launching, showing, deleting and exporting runs."""
+    views = [runs.matrix, runs.points, runs.label_run, runs.labels, runs.latency, runs.invalid,
+             runs.wrong, runs.conversation, runs.sources, page]
+    listing = [asked.run_pick, runs.table]
+    dataset.change(bound(run_choice, services), dataset, listing, api_name="list_runs")
+    asked.launch_btn.click(bound(launch, services), [dataset, *asked.inputs], listing, api_name="launch").then(
+        bound(show, services), [asked.run_pick, runs.only], views)
+    asked.show_btn.click(bound(show, services), [asked.run_pick, runs.only], views, api_name="show_runs")
+    runs.only.change(bound(show, services), [asked.run_pick, runs.only], views)
+    runs.label_run.change(shown(lambda p, title: act.label_figure(services, p.runs, title)),
+                          [page, runs.label_run], runs.labels)
+    runs.conversation.change(shown(lambda p, conv: act.conversation_view(services, p.runs, conv)),
+                             [page, runs.conversation], runs.view, api_name="show_conversation")
+    runs.delete_btn.click(bound(delete, services), [dataset, asked.run_pick], listing, api_name="delete_runs")
+    for kind in ("csv", "json"):
+        runs.export_btns[kind].click(shown(partial(act.export, services, kind=kind)), asked.run_pick,
+                                     runs.download, api_name=f"export_{kind}")
+
+
+def import_panel() -> SimpleNamespace:
+    """The accordion that imports a dataset: a JSONL file, SGD dialogues or the demo set."""
+    with gr.Accordion("Import a dataset", open=False), gr.Row():
+        with gr.Column():
+            upload_file = gr.File(label="JSONL conversations (all or nothing)", file_types=[".jsonl"],
+                                  type="filepath")
+            upload_name = gr.Textbox(label="Dataset name (default: file name)")
+            upload_btn = gr.Button("Import JSONL")
+        with gr.Column():
+            sgd_inputs = [gr.Textbox(label="Schema-Guided Dialogue folder", placeholder="/work/shared/sgd/dev"),
+                          gr.Textbox(label="Dataset name", value="sgd")]
+            with gr.Row():
+                sgd_inputs += [
+                    gr.Number(label="Dialogues (0 = all)", value=50, precision=0),
+                    gr.Dropdown(list(SERVICES), value=SERVICES[0], label="Services",
+                                info="mixed: single- and multi-service dialogues in turn; all: file order"),
+                    gr.Number(label="Tasks per catalog", value=10, precision=0),
+                    gr.Number(label="Seed", value=0, precision=0)]
+            sgd_btn = gr.Button("Import SGD")
+        with gr.Column():
+            demo_name = gr.Textbox(label="Dataset name", value="demo")
+            demo_btn = gr.Button("Import the demo dataset")
+    return SimpleNamespace(upload_file=upload_file, upload_name=upload_name, upload_btn=upload_btn,
+                           sgd_inputs=sgd_inputs, sgd_btn=sgd_btn, demo_name=demo_name, demo_btn=demo_btn)
+
+
+def launch_panel(services: Services) -> SimpleNamespace:
+    """What to evaluate (models, backend, adapter, strategies, protocol, limit) and which runs to show."""
+    with gr.Row():
+        models = gr.Textbox(label="Models, one per line (blank: the embedded model)", lines=2)
+        backend = gr.Dropdown(label="Backend", choices=backend_names(), value="local")
+        adapter = gr.Textbox(services.settings.default_adapter or "",
+                             label="PEFT adapter folder (optional, local only)")
+        tuned_model_picker(services, models, adapter)
+    with gr.Row():
+        strategies = gr.CheckboxGroup(list(STRATEGIES), value=[DEFAULT_STRATEGY], label="Strategies")
+        protocol = gr.Radio(list(PROTOCOLS), value=PROTOCOLS[0], label="Current task",
+                            info="free: the router's own previous decision, as live; "
+                                 "gold: the gold previous label")
+        limit = gr.Number(label="Conversations (0 = all)", value=0, precision=0)
+        launch_btn = gr.Button("Launch", variant="primary")
+    with gr.Accordion("Run queue: runs that go on in the background, for every user", open=True):
+        with gr.Row():
+            concurrency = gr.Number(label="Turns at once (0 = 16 served, 1 local)", value=0, precision=0)
+            queue_btn = gr.Button("Queue")
+        queue_table = gr.Dataframe(headers=QUEUE_HEADERS, interactive=False, wrap=True, elem_id="run-queue")
+        queue_timer = gr.Timer(2.0)
+    with gr.Row():
+        run_pick = gr.Dropdown(label="Runs to compare", multiselect=True, choices=[], scale=4)
+        show_btn = gr.Button("Show", scale=1)
+    return SimpleNamespace(inputs=[models, backend, adapter, strategies, protocol, limit],
+                           launch_btn=launch_btn, run_pick=run_pick, show_btn=show_btn, concurrency=concurrency,
+                           queue_btn=queue_btn, queue_table=queue_table, queue_timer=queue_timer)
+
+
+def results_panel() -> SimpleNamespace:
+    """The comparison: metric matrix, figures, drill-down, past runs."""
+    matrix = gr.Dataframe(label="Metrics (★ best of each column; copy baseline last; "
+                                "cost per 1,000 decisions from ROUTER_PRICES)", interactive=False, wrap=True)
+    with gr.Accordion("Per data source and event type", open=False):
+        sources = gr.Dataframe(interactive=False, wrap=True)
+    points = gr.Plot(label="Confusion matrices per point (start, switch, end)")
+    with gr.Row():
+        with gr.Column():
+            label_run = gr.Dropdown(label="Label confusion matrix of", choices=[])
+            labels = gr.Plot(label="Label confusion matrix")
+        with gr.Column():
+            latency = gr.Plot(label="Latency per decision")
+            invalid = gr.BarPlot(x="config", y="invalid", label="Invalid outputs")
+    with gr.Accordion("Drill down: turns the runs get wrong", open=True):
+        only = gr.Checkbox(label="Only the turns where the runs disagree")
+        wrong = gr.Dataframe(interactive=False, wrap=True)
+        conversation = gr.Dropdown(label="Show a conversation", choices=[])
+        view = gr.Dataframe(interactive=False, wrap=True)
+    with gr.Accordion("Past runs", open=False):
+        table = gr.Dataframe(headers=RUN_HEADERS, interactive=False, wrap=True)
+        with gr.Row():
+            delete_btn = gr.Button("Delete the chosen runs", variant="stop")
+            export_btns = {"csv": gr.Button("Export CSV"), "json": gr.Button("Export JSON")}
+            download = gr.File(label="Export", interactive=False)
+    return SimpleNamespace(matrix=matrix, sources=sources, points=points, label_run=label_run, labels=labels,
+                           latency=latency, invalid=invalid, only=only, wrong=wrong,
+                           conversation=conversation, view=view, table=table, delete_btn=delete_btn,
+                           export_btns=export_btns, download=download)

@@ -1,10 +1,18 @@
-"""Turning domain errors into messages in the page."""
+"""Turning domain errors and refused actions into messages in the page."""
 import functools
 
 import gradio as gr
 
 from router.errors import RouterError
 from ui.escaping import safe
+
+
+class Refused(RouterError):
+    """An action the page refuses, saying what to do instead; `control` names the input at fault."""
+
+    def __init__(self, message: str, control: str | None = None):
+        super().__init__(message)
+        self.control = control
 
 
 def shown(callback):

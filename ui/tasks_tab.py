@@ -1,80 +1,48 @@
-"""Tasks tab: list, add, edit, delete, import and export the task catalog."""
-import tempfile
-from pathlib import Path
-
+"""Tasks tab: its layout, and its events bound to the actions of ui.tasks_actions."""
 import gradio as gr
 
-from router.catalog import Catalog, Info, Task
-from router.uploads import CATALOG_TYPES, check_upload
+from services import Services
+from ui import tasks_actions as act
 from ui.errors import shown
-from ui.escaping import safe
-from ui.services import Services
+from ui.tasks_actions import NEW
+from ui.wiring import Loader, bound
 
-NEW = "(new task)"
 INFO_HEADERS = ["name", "description"]
 
 
-def table(catalog: Catalog) -> list[list[str]]:
-    """Rows of the catalog table."""
-    return [[t.name, t.description, t.instructions, ", ".join(i.name for i in t.infos)]
-            for t in catalog]
+def listing(services: Services, selected: str = NEW):
+    """The catalog table and the task picker, `selected` chosen."""
+    catalog = services.tasks.catalog()
+    return act.table(catalog), gr.update(choices=[NEW] + catalog.names, value=selected)
 
 
-def infos_from_rows(rows) -> tuple[Info, ...]:
-    """Infos from the editable table, skipping blank rows."""
-    values = rows.values.tolist() if hasattr(rows, "values") else rows or []
-    return tuple(Info(str(n).strip(), str(d or "").strip()) for n, d in values if str(n or "").strip())
+def announced(services: Services, message: str, selected: str = NEW):
+    """Tell what was done and list the catalog again."""
+    gr.Info(message)
+    return listing(services, selected)
 
 
-def create_tasks_tab(services: Services) -> None:
-    """Build the Tasks tab and bind its events."""
-    store = services.tasks
+@shown
+def save(services: Services, selected, name, description, instructions, infos):
+    """Save the form as a task."""
+    saved, message = act.save(services, selected, name, description, instructions, infos)
+    return announced(services, message, saved)
 
-    def refresh(selected: str = NEW):
-        catalog = store.catalog()
-        return table(catalog), gr.update(choices=[NEW] + catalog.names, value=selected)
 
-    def fill(selected: str):
-        task = store.catalog().get(selected) if selected != NEW else None
-        task = task or Task("", "")
-        return (task.name, task.description, task.instructions,
-                [[i.name, i.description] for i in task.infos] or [["", ""]])
+@shown
+def delete(services: Services, selected):
+    """Delete the chosen task."""
+    return announced(services, act.delete(services, selected))
 
-    @shown
-    def save(selected, name, description, instructions, infos):
-        task = Task(name.strip(), description.strip(), instructions.strip(), infos_from_rows(infos))
-        if selected == NEW:
-            store.add(task)
-        else:
-            store.update(selected, task)
-        gr.Info(f"Saved task '{safe(task.name)}'.")
-        return refresh(task.name)
 
-    @shown
-    def delete(selected):
-        if selected == NEW:
-            raise gr.Error("Choose a task to delete.")
-        store.delete(selected)
-        gr.Info(f"Deleted task '{safe(selected)}'.")
-        return refresh()
+@shown
+def import_file(services: Services, file, replace):
+    """Import a catalog file."""
+    return announced(services, act.import_file(services, file, replace))
 
-    @shown
-    def import_file(file, replace):
-        if not file:
-            raise gr.Error("Choose a JSON catalog file first.")
-        checked = check_upload(file, CATALOG_TYPES, services.settings.max_upload_mb)
-        catalog = store.import_catalog(Catalog.load(checked, services.settings.max_tasks), replace=replace)
-        gr.Info(f"Imported {safe(checked.name)}: the catalog has {len(catalog)} tasks.")
-        return refresh()
 
-    @shown
-    def export(shape):
-        text = store.export(shape)
-        folder = Path(tempfile.mkdtemp(prefix="catalog-"))
-        path = folder / f"catalog-{shape}.json"
-        path.write_text(text, encoding="utf-8")
-        return str(path)
-
+def create_tasks_tab(services: Services) -> list[Loader]:
+    """Build the Tasks tab and bind its events; the catalog comes on page load."""
     with gr.Tab("Tasks", id="tasks"):
         gr.Markdown("The task catalog the router chooses from. Changes apply to the next decision.")
         with gr.Row():
@@ -105,11 +73,11 @@ def create_tasks_tab(services: Services) -> None:
                 export_btn = gr.Button("Export")
                 download = gr.File(label="Exported catalog", interactive=False)
 
-    listing = [tasks_table, selected]
+    catalog = [tasks_table, selected]
     form = [name, description, instructions, infos]
-    gr.on([selected.change], fill, selected, form)
-    save_btn.click(save, [selected, *form], listing, api_name="save_task")
-    delete_btn.click(delete, selected, listing, api_name="delete_task")
-    import_btn.click(import_file, [upload, replace], listing, api_name="import_catalog")
-    export_btn.click(export, shape, download, api_name="export_catalog")
-    return refresh, listing
+    selected.change(shown(bound(act.form, services)), selected, form)
+    save_btn.click(bound(save, services), [selected, *form], catalog, api_name="save_task")
+    delete_btn.click(bound(delete, services), selected, catalog, api_name="delete_task")
+    import_btn.click(bound(import_file, services), [upload, replace], catalog, api_name="import_catalog")
+    export_btn.click(shown(bound(act.export, services)), shape, download, api_name="export_catalog")
+    return [Loader(bound(listing, services), catalog)]

@@ -2,8 +2,8 @@
 import gradio as gr
 
 from router.embedded import EMBEDDED
+from services import Services
 from ui.errors import shown
-from ui.services import Services, default_name
 
 
 def tuned_model_picker(services: Services, model: gr.Textbox, adapter: gr.Textbox) -> gr.Dropdown:

@@ -1,10 +1,12 @@
-"""Backends registered by name behind one interface."""
+"""Backends registered by name behind one interface; the built-in ones are imported on first use."""
+import importlib
 from collections.abc import Callable
 
 from router.backends.base import Backend
 from router.errors import UnknownBackendError
 
 REGISTRY: dict[str, Callable[..., Backend]] = {}
+BUILTIN = {"local": "router.backends.local", "openai": "router.backends.openai", "tgi": "router.backends.tgi"}
 
 
 def register(name: str):
@@ -17,24 +19,17 @@ def register(name: str):
 
 
 def backend_names() -> list[str]:
-    """Names of the registered backends."""
-    load_builtin()
-    return sorted(REGISTRY)
+    """Names of the backends, built-in and registered; imports none of them."""
+    return sorted(BUILTIN.keys() | REGISTRY.keys())
 
 
 def create_backend(name: str, **options) -> Backend:
     """Build the backend registered under `name` with its options (model, adapter, ...)."""
-    load_builtin()
+    if name not in REGISTRY and name in BUILTIN:
+        importlib.import_module(BUILTIN[name])  # registers itself
     if name not in REGISTRY:
-        raise UnknownBackendError(f"unknown backend '{name}' (known: {', '.join(sorted(REGISTRY))})")
+        raise UnknownBackendError(f"unknown backend '{name}' (known: {', '.join(backend_names())})")
     return REGISTRY[name](**options)
-
-
-def load_builtin() -> None:
-    """Import the built-in backends so that they register themselves."""
-    import router.backends.local  # noqa: F401
-    import router.backends.openai  # noqa: F401
-    import router.backends.tgi  # noqa: F401
 
 
 __all__ = ["Backend", "register", "backend_names", "create_backend"]

@@ -14,6 +14,7 @@ from router.embedded import EMBEDDED, embedded_model_dir
 from router.errors import BackendError
 from router.prompting import Prompt
 from router.settings import Settings
+from router.usage import count_tokens
 
 MARK = "\x00PARTS\x00"
 MIN_SHARED = 16  # tokens another conversation must share before its cache is copied
@@ -109,7 +110,8 @@ class LocalBackend(Backend):
 
     def header_length(self, prompt: Prompt) -> int:
         """Tokens of the fixed part: the framing, the system text and the first part (catalog)."""
-        return len(self.encode_part(chat_frame(self.tokenizer, prompt.system)[0])) + len(self.encode_part(prompt.parts[0]))
+        framing = chat_frame(self.tokenizer, prompt.system)[0]
+        return len(self.encode_part(framing)) + len(self.encode_part(prompt.parts[0]))
 
     def end_ids(self) -> list[int]:
         """Token that closes an answer."""
@@ -169,6 +171,7 @@ class LocalBackend(Backend):
             kv, keep = self.reusable(ids, session)
             logp = self.forward(kv, ids, keep, trie)
             self.keep(session, prompt, ids, kv)
+        count_tokens(len(ids), 0)
         return trie.scores(logp)
 
     def generate(self, prompt: Prompt, max_tokens: int, stop: tuple[str, ...] = (),
@@ -190,6 +193,7 @@ class LocalBackend(Backend):
                     break
                 logits = self.forward(kv, ids + out, len(ids) + len(out) - 1)[-1]
             self.keep(session, prompt, ids, kv)
+        count_tokens(len(ids), len(out))
         return cut_at_stop(text, stop)
 
     def chat(self, messages: list[dict], max_tokens: int) -> Iterator[str]:

@@ -6,13 +6,17 @@ import openai
 
 from router.backends import register
 from router.backends.base import Backend, cut_at_stop
+from router.backends.retry import RETRIED_STATUSES, RetryPolicy, retry_after, retrying
 from router.backends.served import (chosen_label, label_schema, label_scores, prompt_messages,
                                     redact, status_error, timeout_error)
 from router.errors import BackendError, BackendUnavailable, ConstraintUnsupported
 from router.prompting import Prompt
 from router.settings import Settings
+from router.usage import count_tokens, record_constraint
 
 TOP_LOGPROBS = 10
+MODES = ("json_schema", "json_object", "text")  # ways to hold the answer to the labels, tried in turn
+SUPPORT: dict[tuple[str, str], str] = {}  # (server URL, model) -> the first mode it honoured
 
 
 def api_message(error: "openai.APIStatusError") -> str:
@@ -25,9 +29,39 @@ def api_message(error: "openai.APIStatusError") -> str:
     return error.message
 
 
+def refused_format(error: Exception) -> bool:
+    """Whether a server refused the response_format (llama-cpp-python says so with a 500)."""
+    if isinstance(error, (openai.BadRequestError, openai.UnprocessableEntityError)):
+        return True
+    return isinstance(error, openai.APIStatusError) and "response_format" in str(error.message)
+
+
+def retryable(error: Exception) -> tuple[bool, float | None]:
+    """Whether a failed request is tried again (rate limit, server error, lost connection) and when."""
+    if isinstance(error, openai.APITimeoutError):
+        return False, None  # a server too slow to answer gets no extra load
+    if isinstance(error, openai.APIStatusError):
+        again = error.status_code in RETRIED_STATUSES and not refused_format(error)
+        return again, retry_after(error.response.headers)
+    return isinstance(error, openai.APIConnectionError), None
+
+
+def response_format(mode: str, labels: list[str]) -> dict:
+    """The response_format asking for {"task": label} in `mode` (json_schema or json_object)."""
+    schema = label_schema(labels)
+    if mode == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": "route", "strict": True, "schema": schema}}
+    return {"type": "json_object", "schema": schema}
+
+
 @register("openai")
 class OpenAIBackend(Backend):
-    """Chat completions; constrained answers through a JSON schema, scores from token log-probabilities."""
+    """Chat completions; constrained answers through a JSON schema, scores from token log-probabilities.
+
+    A server that refuses or ignores json_schema is asked for json_object with the schema
+    (llama-cpp-python turns it into a grammar), then for free text; what worked is remembered
+    per server and model.
+    """
 
     def __init__(self, model: str | None = None, settings: Settings | None = None, **_ignored):
         settings = settings or Settings.from_env()
@@ -38,15 +72,30 @@ class OpenAIBackend(Backend):
                                "for a server of your own")
         self.model = model
         self.timeout = settings.backend_timeout
+        self.policy = RetryPolicy(tries=settings.backend_tries)
         self.server = ("the OpenAI-compatible server (ROUTER_OPENAI_BASE_URL)"
                        if settings.openai_base_url else "OpenAI")
         self.key = settings.openai_api_key
         self.client = openai.OpenAI(base_url=settings.openai_base_url, api_key=self.key or "none",
                                     timeout=self.timeout, max_retries=0)
-        self.constrained = True  # until the server shows it ignores or refuses the schema
+        self.support_key = (str(self.client.base_url), model)
 
     def __repr__(self) -> str:
         return f"OpenAIBackend(model={self.model!r})"
+
+    @property
+    def mode(self) -> str:
+        """How constrained answers are asked for now: json_schema, json_object or text."""
+        return SUPPORT.get(self.support_key, MODES[0])
+
+    @property
+    def constrained(self) -> bool:
+        """Whether the server may still hold answers to the labels."""
+        return self.mode != "text"
+
+    def downgrade(self, mode: str) -> None:
+        """Remember that `mode` failed on this server and model: the next mode is tried from now on."""
+        SUPPORT[self.support_key] = MODES[MODES.index(mode) + 1]
 
     @contextmanager
     def failures(self):
@@ -62,33 +111,37 @@ class OpenAIBackend(Backend):
                                "OPENAI_API_KEY / ROUTER_OPENAI_API_KEY") from e
 
     def complete(self, messages: list[dict], **options):
-        """One chat completion at temperature 0."""
+        """One chat completion at temperature 0, tried again on rate limits and server errors."""
         with self.failures():
-            return self.client.chat.completions.create(model=self.model, messages=messages,
-                                                       temperature=0, **options)
+            answer = retrying(lambda: self.client.chat.completions.create(
+                model=self.model, messages=messages, temperature=0, **options), self.policy, retryable)
+        if answer.usage is not None:
+            count_tokens(answer.usage.prompt_tokens, answer.usage.completion_tokens)
+        return answer
 
     def score(self, prompt: Prompt, candidates: list[str], session: str | None = None) -> list[float]:
-        """Ask for {"task": label} under a JSON schema; scores from the label tokens' log-probabilities."""
+        """Ask for {"task": label} under the labels' schema; scores from the label tokens' log-probabilities."""
         labels = [c.strip() for c in candidates]
-        if not self.constrained:
-            raise ConstraintUnsupported(f"{self.server} ignores JSON-schema answers")
-        schema = {"type": "json_schema", "json_schema": {"name": "route", "strict": True,
-                                                          "schema": label_schema(labels)}}
-        try:
-            answer = self.complete(prompt_messages(prompt), max_tokens=24, response_format=schema,
-                                   logprobs=True, top_logprobs=TOP_LOGPROBS).choices[0]
-        except BackendError as e:
-            if isinstance(e.__cause__, openai.BadRequestError):
-                self.constrained = False
-                raise ConstraintUnsupported(f"{self.server} refused a JSON-schema answer: {e}") from e
-            raise
-        chosen = chosen_label(answer.message.content or "", labels)
-        if chosen is None:
-            self.constrained = False
-            raise ConstraintUnsupported(f"{self.server} ignored the JSON schema of the labels")
-        tokens = [(t.token, t.logprob, {a.token: a.logprob for a in t.top_logprobs or []})
-                  for t in (answer.logprobs.content or [])] if answer.logprobs else []
-        return label_scores(tokens, labels, chosen)
+        while (mode := self.mode) != "text":
+            try:
+                answer = self.complete(prompt_messages(prompt), max_tokens=24,
+                                       response_format=response_format(mode, labels),
+                                       logprobs=True, top_logprobs=TOP_LOGPROBS).choices[0]
+            except BackendError as e:
+                if not refused_format(e.__cause__):
+                    raise
+                self.downgrade(mode)
+                continue
+            chosen = chosen_label(answer.message.content or "", labels)
+            if chosen is None:
+                self.downgrade(mode)
+                continue
+            record_constraint(mode)
+            tokens = [(t.token, t.logprob, {a.token: a.logprob for a in t.top_logprobs or []})
+                      for t in (answer.logprobs.content or [])] if answer.logprobs else []
+            return label_scores(tokens, labels, chosen)
+        record_constraint("text")
+        raise ConstraintUnsupported(f"{self.server} holds answers to neither a JSON schema nor json_object")
 
     def generate(self, prompt: Prompt, max_tokens: int, stop: tuple[str, ...] = (),
                  session: str | None = None) -> str:

@@ -1,7 +1,9 @@
 """One training job's configuration: a dataclass, reproducible from a JSON file."""
 import json
-from dataclasses import asdict, dataclass, field, fields
+import types
+from dataclasses import MISSING, Field, asdict, dataclass, field, fields
 from pathlib import Path
+from typing import get_args, get_origin, get_type_hints
 
 from router.embedded import EMBEDDED
 from router.errors import InputError
@@ -11,83 +13,109 @@ class TrainConfigError(InputError):
     """A training configuration that breaks a rule; names the field."""
 
 
-POSITIVE_INTS = ("lora_r", "lora_alpha", "epochs", "max_seq_length", "batch_size",
-                 "grad_accumulation", "eval_steps", "save_steps", "max_eval_examples")
-NUMBERS = ("lora_dropout", "learning_rate", "eval_fraction", "max_steps", "wrong_current_share")
-OPTIONAL_NUMBERS = ("max_minutes", "max_conversations")
+@dataclass(frozen=True)
+class Bounds:
+    """The interval a number must lie in; `also` is one more value allowed outside it (a sentinel)."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    also: float | None = None
+
+    def __contains__(self, value: float) -> bool:
+        above = self.low is None or (value > self.low if self.low_open else value >= self.low)
+        below = self.high is None or (value < self.high if self.high_open else value <= self.high)
+        return (above and below) or value == self.also
+
+    def __str__(self) -> str:
+        if self.high is None:
+            text = f"{'above' if self.low_open else 'at least'} {self.low:g}"
+        else:
+            text = f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+        return text + (f", or {self.also:g}" if self.also is not None else "")
+
+
+POSITIVE = Bounds(1)
+SHARE = Bounds(0, 1, high_open=True)
+
+
+def about(label: str, help: str, bounds: Bounds | None = None, nonempty: bool = False) -> dict:
+    """A field's metadata: its label in the Train form, its help text, the bounds of a number, and
+    whether a text or list must not be empty."""
+    return {"label": label, "help": help, "bounds": bounds, "nonempty": nonempty}
+
+
+def setting(default=None, factory=None, **meta):
+    """A dataclass field with a default (or a factory of one) and the metadata of `about`."""
+    if factory is not None:
+        return field(default_factory=factory, metadata=about(**meta))
+    return field(default=default, metadata=about(**meta))
 
 
 @dataclass
 class TrainConfig:
     """What a fine-tuning job trains, on what, and how (LoRA, or QLoRA on CUDA)."""
 
-    datasets: list[str] = field(default_factory=list)
-    base_model: str = EMBEDDED
-    statuses: list[str] = field(default_factory=lambda: ["unvalidated", "validated"])
-    lora_r: int = 8
-    lora_alpha: int = 16
-    lora_dropout: float = 0.05
-    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
-    learning_rate: float = 2e-4
-    epochs: int = 1
-    max_steps: int = -1
-    max_seq_length: int = 1024
-    batch_size: int = 4
-    grad_accumulation: int = 1
-    eval_steps: int = 50
-    save_steps: int = 50
-    eval_fraction: float = 0.2
-    max_eval_examples: int = 64
-    max_conversations: int | None = None
-    max_minutes: float | None = None
-    seed: int = 0
-    output_dir: str = ""
-    # One row per conversation, each decision a branch over the shared prefix (router/training/packing.py);
-    # off: one example per decision, the whole prompt read each time.
-    packing: bool = True
-    # Share of decisions trained a second time with a wrong current task and the gold answer
-    # (exposure robustness: live, the router is given its own previous decision, which may be wrong).
-    wrong_current_share: float = 0.5
-    # Continue training this LoRA adapter folder (its rank and modules win over lora_*) instead of a new one.
-    init_adapter: str | None = None
+    datasets: list[str] = setting(factory=list, label="Datasets", nonempty=True,
+                                  help="labelled datasets of the database to train on")
+    base_model: str = setting(EMBEDDED, label="Base model (name, folder or hub id)", nonempty=True,
+                              help="the model the adapter is trained on")
+    statuses: list[str] = setting(factory=lambda: ["unvalidated", "validated"], label="Statuses",
+                                  help="which conversations of the datasets to take, by status")
+    lora_r: int = setting(8, label="LoRA r", help="rank of the LoRA matrices", bounds=POSITIVE)
+    lora_alpha: int = setting(16, label="LoRA alpha", help="LoRA scaling numerator", bounds=POSITIVE)
+    lora_dropout: float = setting(0.05, label="LoRA dropout", help="dropout on the LoRA input", bounds=SHARE)
+    target_modules: list[str] = setting(factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"],
+                                        label="Target modules", nonempty=True,
+                                        help="modules that get an adapter (comma-separated in the form)")
+    learning_rate: float = setting(2e-4, label="Learning rate", help="peak learning rate",
+                                   bounds=Bounds(0, 1, low_open=True, high_open=True))
+    epochs: int = setting(1, label="Epochs", help="passes over the training conversations", bounds=POSITIVE)
+    max_steps: int = setting(-1, label="Max steps (-1: epochs)", bounds=Bounds(1, also=-1),
+                             help="optimizer steps to stop after; -1: as many as the epochs take")
+    max_seq_length: int = setting(1024, label="Max sequence length", bounds=POSITIVE,
+                                  help="longest training row in tokens; longer ones are cut")
+    batch_size: int = setting(4, label="Batch size", help="rows per device step", bounds=POSITIVE)
+    grad_accumulation: int = setting(1, label="Gradient accumulation", bounds=POSITIVE,
+                                     help="device steps per optimizer step")
+    eval_steps: int = setting(50, label="Evaluate every N steps", bounds=POSITIVE,
+                              help="steps between two eval-loss points")
+    save_steps: int = setting(50, label="Checkpoint every N steps", bounds=POSITIVE,
+                              help="steps between two checkpoints (a stopped job resumes from the last)")
+    eval_fraction: float = setting(0.2, label="Held-out share of conversations", bounds=SHARE,
+                                   help="conversations kept out of training for the eval loss and evaluation")
+    max_eval_examples: int = setting(64, label="Max eval examples", bounds=POSITIVE,
+                                     help="held-out rows the eval loss reads at most")
+    max_conversations: int | None = setting(None, label="Max conversations", bounds=POSITIVE,
+                                            help="first N conversations of the datasets only (null: all)")
+    max_minutes: float | None = setting(None, label="Time bound, minutes (0: none)",
+                                        bounds=Bounds(0, low_open=True),
+                                        help="stop training after this many minutes (null: no bound)")
+    seed: int = setting(0, label="Seed", help="seed of the split, the perturbations and the training")
+    output_dir: str = setting("", label="Output folder", help="where the adapter goes (blank: the job's folder)")
+    packing: bool = setting(True, label="Packing: one row per conversation, each decision a branch "
+                                        "(about 5x faster)",
+                            help="one row per conversation, each decision a branch over the shared prefix "
+                                 "(router/training/packing.py); off: one example per decision")
+    wrong_current_share: float = setting(0.5, label="Share of decisions also trained with a wrong current task",
+                                         bounds=Bounds(0, 1),
+                                         help="decisions trained a second time with a wrong current task and "
+                                              "the gold answer (live, the router is given its own previous "
+                                              "decision, which may be wrong)")
+    init_adapter: str | None = setting(None, label="Adapter to continue", nonempty=True,
+                                       help="continue training this LoRA adapter folder (its rank and modules "
+                                            "win over lora_*) instead of a new one")
 
     def __post_init__(self):
         self.validate()
 
     def validate(self) -> "TrainConfig":
-        """Raise TrainConfigError naming the first field that breaks a rule."""
-        if not self.datasets or not all(isinstance(d, str) and d for d in self.datasets):
-            raise TrainConfigError("name at least one dataset", field="datasets")
-        if not isinstance(self.base_model, str) or not self.base_model.strip():
-            raise TrainConfigError("a base model is required", field="base_model")
-        for name in POSITIVE_INTS:
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise TrainConfigError(f"must be a whole number of at least 1, not {value!r}", field=name)
-        for name in NUMBERS + OPTIONAL_NUMBERS:
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
-                if not (value is None and name in OPTIONAL_NUMBERS):
-                    raise TrainConfigError(f"must be a number, not {value!r}", field=name)
-        if not isinstance(self.target_modules, list) or not all(isinstance(m, str) for m in self.target_modules):
-            raise TrainConfigError("must be a list of module names", field="target_modules")
-        checks = (("lora_dropout", 0 <= self.lora_dropout < 1, "must be in [0, 1)"),
-                  ("learning_rate", 0 < self.learning_rate < 1, "must be in (0, 1)"),
-                  ("eval_fraction", 0 <= self.eval_fraction < 1, "must be in [0, 1)"),
-                  ("wrong_current_share", 0 <= self.wrong_current_share <= 1, "must be in [0, 1]"),
-                  ("packing", isinstance(self.packing, bool), "must be true or false"),
-                  ("init_adapter", self.init_adapter is None or (isinstance(self.init_adapter, str)
-                                                                 and bool(self.init_adapter.strip())),
-                   "must be an adapter folder or null"),
-                  ("max_steps", isinstance(self.max_steps, int) and (self.max_steps == -1 or self.max_steps > 0),
-                   "must be -1 (use epochs) or at least 1"),
-                  ("max_minutes", self.max_minutes is None or self.max_minutes > 0, "must be positive"),
-                  ("max_conversations", self.max_conversations is None or self.max_conversations > 0,
-                   "must be positive"),
-                  ("target_modules", bool(self.target_modules), "name at least one module"))
-        for name, ok, problem in checks:
-            if not ok:
-                raise TrainConfigError(f"{problem}, not {getattr(self, name)!r}", field=name)
+        """Raise TrainConfigError naming the first field that breaks its type, bounds or emptiness rule."""
+        for f in fields(self):
+            problem = broken(getattr(self, f.name), kinds_of(f.name), f.metadata)
+            if problem:
+                raise TrainConfigError(problem, field=f.name)
         return self
 
     def to_json(self) -> str:
@@ -114,9 +142,9 @@ class TrainConfig:
         try:
             return cls(**raw)
         except TrainConfigError as e:
-            raise TrainConfigError(e.problem, file=file, field=e.field)
+            raise TrainConfigError(e.problem, file=file, field=e.field) from e
         except TypeError as e:
-            raise TrainConfigError(f"wrong type ({e})", file=file)
+            raise TrainConfigError(f"wrong type ({e})", file=file) from e
 
     @classmethod
     def load(cls, path: str | Path) -> "TrainConfig":
@@ -124,7 +152,58 @@ class TrainConfig:
         try:
             raw = json.loads(Path(path).read_text(encoding="utf-8"))
         except OSError as e:
-            raise TrainConfigError(f"cannot read the file ({e})", file=str(path))
+            raise TrainConfigError(f"cannot read the file ({e})", file=str(path)) from e
         except json.JSONDecodeError as e:
-            raise TrainConfigError(f"not valid JSON ({e.msg})", file=str(path), line=e.lineno)
+            raise TrainConfigError(f"not valid JSON ({e.msg})", file=str(path), line=e.lineno) from e
         return cls.from_dict(raw, file=str(path))
+
+
+KINDS = {int: "a whole number", float: "a number", bool: "true or false", str: "a text",
+         list: "a list of texts"}
+
+
+def of_type(value: object, kind: type) -> bool:
+    """Whether `value` is of `kind` (int, float, bool, str, list[str]); a bool is no number."""
+    if kind in (int, float):
+        return isinstance(value, int if kind is int else (int, float)) and not isinstance(value, bool)
+    if get_origin(kind) is list:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return isinstance(value, kind)
+
+
+def kinds_of(name: str) -> tuple:
+    """The types a field of TrainConfig takes: (int,), (int, NoneType), (list[str],)..."""
+    hint = get_type_hints(TrainConfig)[name]
+    return get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+
+
+def broken(value: object, kinds: tuple, meta: dict) -> str | None:
+    """What is wrong with a field's value given its types and metadata, None if nothing."""
+    if value is None and type(None) in kinds:
+        return None
+    kind = next(k for k in kinds if k is not type(None))
+    if not of_type(value, kind):
+        return f"must be {KINDS[get_origin(kind) or kind]}, not {value!r}"
+    if meta.get("nonempty") and (not value or not all(str(v).strip() for v in (
+            value if isinstance(value, list) else [value]))):
+        return f"must not be empty, not {value!r}"
+    bounds = meta.get("bounds")
+    if bounds is not None and value not in bounds:
+        return f"must be {bounds}, not {value!r}"
+    return None
+
+
+def default_of(f: Field) -> object:
+    """A field's default value."""
+    return f.default_factory() if f.default is MISSING else f.default
+
+
+def describe_fields() -> str:
+    """Every field of a training configuration with its type, bounds, default and help, one per line."""
+    hints = get_type_hints(TrainConfig)
+    lines = []
+    for f in fields(TrainConfig):
+        bounds = f", {f.metadata['bounds']}" if f.metadata["bounds"] else ""
+        kind = str(hints[f.name]) if get_args(hints[f.name]) else hints[f.name].__name__
+        lines.append(f"  {f.name} ({kind}{bounds}; default {json.dumps(default_of(f))}): {f.metadata['help']}")
+    return "\n".join(lines)

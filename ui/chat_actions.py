@@ -1,0 +1,62 @@
+"""What the Chat tab does, as functions of the services and plain values (no gradio here)."""
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from data.annotations import label_name
+from data.datasets import check_name
+from router.chat import Chat
+from router.strategies import DEFAULT_STRATEGY
+from services import Services
+from ui.errors import Refused
+from ui.escaping import safe
+
+
+@dataclass(frozen=True)
+class Models:
+    """The router and the replier the Chat tab talks to (blank model: the embedded one)."""
+
+    router_backend: str = "local"
+    router_model: str | None = None
+    strategy: str = DEFAULT_STRATEGY
+    reply_backend: str = "local"
+    reply_model: str | None = None
+    max_tokens: int = 128
+    router_adapter: str | None = None
+
+
+def blank_none(text: str | None) -> str | None:
+    """A model field's text, None when blank (the page may send None for an empty box)."""
+    return (text or "").strip() or None
+
+
+def exchange(services: Services, chat: Chat | None, text: str, models: Models) -> Iterator[Chat]:
+    """Route `text`, then stream the reply: the chat after routing, then after each piece of reply."""
+    router = services.routers.router(models.strategy, models.router_backend, blank_none(models.router_model),
+                                     blank_none(models.router_adapter))
+    replier = services.routers.backend(models.reply_backend, blank_none(models.reply_model))
+    return (chat or Chat.new()).exchange(text, router, replier, services.tasks.catalog(), int(models.max_tokens))
+
+
+def save(services: Services, chat: Chat | None, dataset: str | None) -> tuple[str, str]:
+    """Store the conversation with the router's labels as suggestions; the dataset and a Markdown note."""
+    dataset = check_name((dataset or "").strip() or "chats")
+    if chat is None or not chat.turns:
+        raise Refused("Nothing to save yet: send a message first.", "message")
+    conversation = chat.to_conversation(services.tasks.catalog())
+    services.datasets.add(dataset, [conversation], source="chat", origin="router")
+    labels = ", ".join(label_name(d.label) for d in chat.decisions)
+    return dataset, (f"Saved {safe(conversation.id)} to **{safe(dataset)}** with the router's labels "
+                     f"({safe(labels)}) as suggestions for the Validate tab.")
+
+
+def saved(services: Services, dataset: str | None) -> list[tuple[str, int]]:
+    """(title, row id) of the conversations saved in `dataset`."""
+    ids = services.datasets.conversation_ids(dataset) if dataset else []
+    return [(f"#{pk} {services.annotations.row(pk)['ext_id']}", pk) for pk in ids]
+
+
+def reopen(services: Services, pk: int | None) -> Chat:
+    """A saved conversation as a chat to continue."""
+    if pk is None:
+        raise Refused("Choose a saved conversation first.", "open_pick")
+    return Chat.reopened(services.annotations.suggestion(int(pk)))

@@ -1,0 +1,208 @@
+"""What the Compare tab does, as functions of the services and plain values (no gradio here)."""
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import product
+
+import pandas as pd
+
+from data.runs import config_of
+from data.samples import import_demo
+from data.sgd import import_sgd
+from router.comparison import breakdown, conversation_table, matrix, wrong_turns
+from router.embedded import EMBEDDED
+from router.evaluation import Progress, RunConfig
+from router.prices import load_prices, priced
+from router.uploads import DATASET_TYPES, check_upload
+from services import Services
+from ui.compare_figures import invalid_frame, label_heatmap, latency_boxes, point_heatmaps
+from ui.errors import Refused
+from ui.escaping import safe
+from ui.files import write_file
+
+RUN_HEADERS = ["id", "dataset", "config", "status", "turns", "turn_accuracy", "created_at"]
+QUEUE_HEADERS = ["id", "dataset", "config", "status", "routed", "failed", "turn_accuracy",
+                 "tokens/decision", "error"]
+
+
+@dataclass
+class ComparePage:
+    """The Compare tab's page state: the runs on show (their ids, done ones only)."""
+
+    runs: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Comparison:
+    """Everything the Compare tab shows about a set of finished runs."""
+
+    runs: list[int]
+    table: pd.DataFrame
+    points: object
+    titles: list[str]
+    labels: object
+    latency: object
+    invalid: pd.DataFrame
+    wrong: pd.DataFrame
+    conversations: list[str]
+    sources: pd.DataFrame
+
+
+def run_title(run: dict) -> str:
+    """'#id backend/model · strategy · protocol'."""
+    return f"#{run['id']} {config_of(run).title}"
+
+
+def run_choices(services: Services, dataset: str | None) -> list[tuple[str, int]]:
+    """(title, id) of the runs of `dataset`, newest first."""
+    return [(run_title(r), r["id"]) for r in services.runs.listing(dataset)] if dataset else []
+
+
+def past_runs(services: Services, dataset: str | None) -> list[list]:
+    """Rows of the past-runs table."""
+    return [[r["id"], r["dataset"], config_of(r).title, r["status"], (r["metrics"] or {}).get("turns"),
+             (r["metrics"] or {}).get("turn_accuracy"), r["created_at"]]
+            for r in (services.runs.listing(dataset) if dataset else [])]
+
+
+def configs(dataset: str, models: str, backend: str, adapter: str, strategies: list[str],
+            protocol: str, limit: float | None) -> list[RunConfig]:
+    """Every model x strategy configuration asked for (a blank model line is the embedded one)."""
+    names = [m.strip() or None for m in (models or "").splitlines()] or [None]
+    return [RunConfig(dataset, strategy, backend, model, (adapter or "").strip() or None, protocol,
+                      int(limit) if limit else None)
+            for model, strategy in product(dict.fromkeys(names), strategies)]
+
+
+def import_file(services: Services, file: str | None, name: str | None) -> tuple[str, str]:
+    """Import a JSONL upload as a dataset; return its name and what was done."""
+    if not file:
+        raise Refused("Choose a JSONL file first.", "upload_file")
+    checked = check_upload(file, DATASET_TYPES, services.settings.max_upload_mb)
+    name = (name or "").strip() or checked.stem
+    count = services.datasets.import_jsonl(name, checked, services.tasks.catalog())
+    return name, f"Imported {int(count)} conversations into '{safe(name)}'."
+
+
+def import_sgd_folder(services: Services, folder: str | None, name: str | None, limit: float | None,
+                      taken: str, size: float | None, seed: float | None,
+                      progress: Progress | None = None) -> tuple[str, str]:
+    """Import Schema-Guided Dialogue files as a dataset; return its name and what was done."""
+    name = (name or "").strip() or "sgd"
+    count = import_sgd(services.datasets, name, (folder or "").strip(), int(limit) if limit else None,
+                       int(size or 10), int(seed or 0), progress, taken)
+    return name, f"Imported {int(count)} SGD dialogues into '{safe(name)}'."
+
+
+def import_demo_set(services: Services, name: str | None) -> tuple[str, str]:
+    """Import the demo dataset; return its name and what was done."""
+    name = (name or "").strip() or "demo"
+    count = import_demo(services.datasets, name)
+    return name, f"Imported {int(count)} demo conversations into '{safe(name)}'."
+
+
+def launch(services: Services, dataset: str | None, models: str, backend: str, adapter: str,
+           strategies: list[str] | None, protocol: str, limit: float | None,
+           steps: Callable[[RunConfig], Progress | None] = lambda config: None) -> list[int]:
+    """Evaluate every model x strategy asked for on `dataset`, in turn; the new runs' ids.
+
+    `steps(config)` gives the progress callback of each run.
+    """
+    if not dataset:
+        raise Refused("Choose or import a dataset first.", "dataset")
+    if not strategies:
+        raise Refused("Choose at least one strategy.", "strategies")
+    done = []
+    for config in configs(dataset, models, backend, adapter, strategies, protocol, limit):
+        router = services.routers.router(config.strategy, config.backend, config.model, config.adapter)
+        done.append(services.runs.execute(config, router, services.tasks.catalog(), steps(config)))
+    return done
+
+
+def queued_runs(services: Services) -> list[list]:
+    """Rows of the run queue table: status, progress and, once done, the headline figures."""
+    rows = []
+    for r in services.queue.listing():
+        m = r["metrics"] or {}
+        rows.append([r["id"], r["dataset"], config_of(r).title, r["status"],
+                     f"{r['routed'] or 0}/{r['total'] or '?'}", m.get("failed"), m.get("turn_accuracy"),
+                     m.get("tokens", {}).get("per_decision"), r["error"] or ""])
+    return rows
+
+
+def enqueue(services: Services, dataset: str | None, models: str, backend: str, adapter: str,
+            strategies: list[str] | None, protocol: str, limit: float | None,
+            concurrency: float | None) -> str:
+    """Queue every model x strategy asked for on `dataset` for the background worker; what was done."""
+    if not dataset:
+        raise Refused("Choose or import a dataset first.", "dataset")
+    if not strategies:
+        raise Refused("Choose at least one strategy.", "strategies")
+    queued = [services.queue.submit(c, int(concurrency) if concurrency else None)
+              for c in configs(dataset, models, backend, adapter, strategies, protocol, limit)]
+    return f"Queued {len(queued)} run(s); they go on while the page is closed."
+
+
+def finished(services: Services, run_ids: list[int] | None) -> list[dict]:
+    """The runs among `run_ids` that have metrics, in that order."""
+    chosen = services.runs.many(list(run_ids or []))
+    return [r for r in chosen if r["metrics"]]
+
+
+def predicted(services: Services, runs: list[dict]) -> dict[str, dict]:
+    """Each run's predicted labels by turn, under its title."""
+    return {run_title(r): services.runs.labels(r["id"]) for r in runs}
+
+
+def drilled(services: Services, labels: dict) -> list:
+    """The conversations the runs routed."""
+    return [services.datasets.load(pk) for pk in sorted({pk for p in labels.values() for pk, _ in p})]
+
+
+def compare(services: Services, run_ids: list[int] | None, only_disagreements: bool) -> Comparison:
+    """The metric matrix, figures and drill-down of the finished runs among `run_ids`."""
+    runs = finished(services, run_ids)
+    prices = load_prices(services.settings.prices_path)
+    titled = [(run_title(r), priced(r["metrics"], r["model"] or EMBEDDED, prices)) for r in runs]
+    headers, rows = matrix(titled)
+    labels = predicted(services, runs)
+    wrong = wrong_turns(drilled(services, labels), labels, only_disagreements)
+    by_source = breakdown(titled)
+    return Comparison(
+        [r["id"] for r in runs], pd.DataFrame(rows, columns=headers), point_heatmaps(titled), [t for t, _ in titled],
+        label_heatmap(*titled[0]) if titled else None,
+        latency_boxes({run_title(r): [p["latency"] for p in services.runs.predictions(r["id"])]
+                       for r in runs}),
+        invalid_frame(titled), pd.DataFrame(wrong, columns=["conversation", "turn", "user", "gold", *labels]),
+        list(dict.fromkeys(w[0] for w in wrong)), pd.DataFrame(by_source[1], columns=by_source[0]))
+
+
+def label_figure(services: Services, run_ids: list[int] | None, title: str | None):
+    """The label confusion matrix of the shown run titled `title`, None if it is not shown."""
+    chosen = {run_title(r): r["metrics"] for r in finished(services, run_ids)}
+    return label_heatmap(title, chosen[title]) if title in chosen else None
+
+
+def conversation_view(services: Services, run_ids: list[int] | None,
+                      conversation: str | None) -> pd.DataFrame:
+    """Every turn of one routed conversation with gold and each run's label."""
+    labels = predicted(services, finished(services, run_ids))
+    conv = next((c for c in drilled(services, labels) if c.id == conversation), None)
+    rows = conversation_table(conv, labels) if conv else []
+    return pd.DataFrame(rows, columns=["turn", "role", "message", "gold", *labels])
+
+
+def delete(services: Services, run_ids: list[int] | None) -> str:
+    """Delete runs; say what was done."""
+    if not run_ids:
+        raise Refused("Choose the runs to delete.", "run_pick")
+    for run in run_ids:
+        services.runs.delete(run)
+    return f"Deleted {len(run_ids)} run(s)."
+
+
+def export(services: Services, run_ids: list[int] | None, kind: str) -> str:
+    """Write the runs as CSV or JSON to a new file; its path."""
+    if not run_ids:
+        raise Refused("Choose the runs to export.", "run_pick")
+    text = services.runs.export_csv(run_ids) if kind == "csv" else services.runs.export_json(run_ids)
+    return write_file("runs-", f"runs-{'-'.join(str(int(r)) for r in run_ids)}.{kind}", text)

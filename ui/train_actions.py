@@ -1,0 +1,108 @@
+"""What the Train tab does, as functions of the services and plain values (no gradio here)."""
+from dataclasses import dataclass, fields
+import pandas as pd
+
+from router.comparison import breakdown
+from router.training.config import TrainConfig, default_of, kinds_of
+from services import Services
+from ui.errors import Refused
+from ui.escaping import safe
+from ui.train_figures import loss_figure, recall_figure
+
+LOG_LINES = 300
+FIELDS = {f.name: f for f in fields(TrainConfig)}
+
+
+@dataclass
+class JobView:
+    """What the Train tab shows of the jobs and of the chosen one."""
+
+    rows: list[list]
+    progress: str
+    losses: object
+    log: str
+    comparison: pd.DataFrame
+    recalls: object
+
+
+def job_rows(services: Services) -> list[list]:
+    """Rows of the job table (the queue), newest first."""
+    return [[j["id"], j["status"], f"{100 * (j['progress'] or 0):.0f}%",
+             ", ".join((j["config"] or {}).get("datasets", [])), j["model"] or "", j["created_at"],
+             j["finished_at"] or ""] for j in services.jobs.listing()]
+
+
+def job_ids(services: Services) -> list[int]:
+    """The jobs' ids, newest first."""
+    return [j["id"] for j in services.jobs.listing()]
+
+
+def progress_html(job: dict | None) -> str:
+    """A progress bar with the job's status, as HTML."""
+    if job is None:
+        return "<p>No job yet.</p>"
+    value = job["progress"] or 0.0
+    note_html = f" — {safe(job['error'])}" if job["error"] else ""
+    return (f"<p>Job {int(job['id'])}: <b>{safe(job['status'])}</b>{note_html}</p>"
+            f"<progress value='{value:.3f}' max='1' style='width:100%'></progress> {100 * value:.0f}%")
+
+
+def evaluated(services: Services, job: dict) -> list[tuple[str, dict]]:
+    """(title, metrics) of the job's finished evaluation runs: base and fine-tuned, free protocol first."""
+    runs = [(key.replace("tuned", "fine-tuned"), services.runs.get(run))
+            for key, run in (job["eval_runs"] or {}).items()]
+    return [(title, run["metrics"]) for title, run in runs if run["metrics"]]
+
+
+def form_value(name: str, raw: object) -> object:
+    """A form input's value as the field's type: lists from comma-separated text, a blank number or an
+    optional number at 0 as its default or None, whole numbers as int."""
+    kinds = kinds_of(name)
+    if isinstance(raw, str) and list[str] in kinds:
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    if isinstance(raw, str):
+        return raw.strip() or default_of(FIELDS[name])
+    if raw is None or (raw == 0 and type(None) in kinds and not isinstance(raw, bool)):
+        return None if type(None) in kinds else default_of(FIELDS[name])
+    return int(raw) if int in kinds and not isinstance(raw, bool) and raw == int(raw) else raw
+
+
+def config_from(datasets: list[str] | None, values: dict[str, object]) -> TrainConfig:
+    """A TrainConfig from the form's values; each field checked by TrainConfig."""
+    if not datasets:
+        raise Refused("Choose at least one dataset.", "datasets")
+    return TrainConfig(datasets=list(datasets), **{k: form_value(k, v) for k, v in values.items()})
+
+
+def launch(services: Services, datasets: list[str] | None, evaluate: bool, values: dict[str, object]) -> int:
+    """Queue a job with the form's configuration; its id."""
+    return services.runner.submit(config_from(datasets, values), evaluate=evaluate)
+
+
+def show(services: Services, job_id: int | None) -> JobView:
+    """The job table and the chosen job's progress, losses, log and what training changed."""
+    services.runner.poll()
+    job = services.jobs.get(job_id) if job_id else None
+    runs = evaluated(services, job) if job else []
+    headers, rows = breakdown(runs)
+    return JobView(job_rows(services), progress_html(job), loss_figure(services.jobs.losses(job_id) if job_id else []),
+                   "\n".join(((job or {}).get("log") or "").splitlines()[-LOG_LINES:]),
+                   pd.DataFrame(rows, columns=headers), recall_figure(runs))
+
+
+def chosen(job_id: float | None) -> int:
+    """The chosen job's id; refused when none is chosen."""
+    if not job_id:
+        raise Refused("Choose a job.", "job_pick")
+    return int(job_id)
+
+
+def stop(services: Services, job_id: float | None) -> str:
+    """Stop the chosen job; what happened."""
+    return f"Job {chosen(job_id)}: {safe(services.runner.stop(chosen(job_id)))}."
+
+
+def resume(services: Services, job_id: float | None) -> str:
+    """Queue the chosen job again; it resumes from its last checkpoint."""
+    services.runner.resume(chosen(job_id))
+    return f"Job {chosen(job_id)} queued again; it resumes from its last checkpoint."
