@@ -138,6 +138,8 @@ def print_route(result: dict) -> None:
         if d["scores"]:
             ranked = sorted(d["scores"].items(), key=lambda kv: -kv[1])
             print("  scores " + " | ".join(f"{name} {p:.3f}" for name, p in ranked))
+        if d["candidates"] is not None:
+            print("  candidates " + " | ".join(f"{name} {s:.3f}" for name, s in d["candidates"].items()))
         if d["raw"] is not None:
             print(f"  raw    {d['raw']!r}")
 
@@ -265,6 +267,22 @@ def train(services: Services, args) -> None:
     print(f"job {job}: {status}")
 
 
+def candidate_options(parser: argparse.ArgumentParser) -> None:
+    """--candidates-above and --candidates-k (ROUTER_CANDIDATES_ABOVE / _K by default)."""
+    parser.add_argument("--candidates-above", type=int, metavar="N",
+                        help="route catalogs of more than N tasks among retrieved candidates "
+                             "(default: ROUTER_CANDIDATES_ABOVE or 20)")
+    parser.add_argument("--candidates-k", type=int, metavar="K",
+                        help="candidates beside the current task (default: ROUTER_CANDIDATES_K or 8)")
+
+
+def with_candidates(settings: Settings, args) -> Settings:
+    """The settings, with the candidate stage as --candidates-above / --candidates-k say (route, eval)."""
+    given = {"candidates_above": getattr(args, "candidates_above", None),
+             "candidates_k": getattr(args, "candidates_k", None)}
+    return replace(settings, **{k: v for k, v in given.items() if v is not None})
+
+
 def model_options(parser: argparse.ArgumentParser) -> None:
     """--backend, --model, --adapter: the model a command runs."""
     parser.add_argument("--backend", choices=backend_names(), default="local")
@@ -331,6 +349,8 @@ def add_model_parsers(sub) -> None:
     ev.add_argument("--json", action="store_true")
     for parser in (rt, gen, ev):
         model_options(parser)
+    for parser in (rt, ev):
+        candidate_options(parser)
     tr = command(sub, "train", train, help="fine-tune the router model (LoRA; QLoRA on CUDA)",
                  formatter_class=argparse.RawDescriptionHelpFormatter,
                  epilog="fields of the configuration file (a JSON object):\n" + describe_fields())
@@ -386,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one command on services built once; domain errors print one line and exit 2."""
     args = build_parser().parse_args(argv)
-    settings = Settings.from_env()
+    settings = with_candidates(Settings.from_env(), args)
     services = Services(replace(settings, db_path=Path(args.db)) if args.db else settings)
     try:
         args.handler(services, args)

@@ -115,3 +115,9 @@ def m008_served_runs(db: sqlite_utils.Database) -> None:
     for column, kind in (("concurrency", int), ("queued", int), ("worker", str), ("routed", int),
                          ("total", int)):
         db["runs"].add_column(column, kind)
+
+
+@migration
+def m009_prediction_candidates(db: sqlite_utils.Database) -> None:
+    """Predictions keep the candidate tasks of a large catalog with their retrieval scores (JSON)."""
+    db["predictions"].add_column("candidates", str)

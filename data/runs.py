@@ -31,7 +31,8 @@ def decision_from_row(row: dict, run: dict) -> Decision:
                     model=run["model"] or "", scores=json.loads(row["scores"]) if row["scores"] else None,
                     raw=row["raw"], prompt_tokens=row["prompt_tokens"] or 0,
                     completion_tokens=row["completion_tokens"] or 0, retries=row["retries"] or 0,
-                    constraint=row["constraint_path"], error=row["error"])
+                    constraint=row["constraint_path"], error=row["error"],
+                    candidates=json.loads(row["candidates"]) if row["candidates"] else None)
 
 
 def seen(row: dict, stale_after: float) -> dict:
@@ -131,7 +132,8 @@ class RunStore(Store):
             "valid": int(decision.valid), "latency": decision.latency, "raw": decision.raw,
             "scores": json.dumps(decision.scores) if decision.scores is not None else None,
             "prompt_tokens": decision.prompt_tokens, "completion_tokens": decision.completion_tokens,
-            "retries": decision.retries, "constraint_path": decision.constraint, "error": decision.error},
+            "retries": decision.retries, "constraint_path": decision.constraint, "error": decision.error,
+            "candidates": json.dumps(decision.candidates) if decision.candidates is not None else None},
             replace=True)
 
     def mark(self, run: int, status: str, **fields) -> None:

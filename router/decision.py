@@ -22,6 +22,7 @@ class Decision:
     retries: int = 0
     constraint: str | None = None
     error: str | None = None
+    candidates: dict[str, float] | None = None  # the tasks shown, by retrieval score (large catalogs)
 
     @property
     def failed(self) -> bool:

@@ -74,7 +74,8 @@ def judged(conv: Conversation, position: int, gold: str | None, previous: str | 
            decision: Decision) -> Judged:
     """A decision judged against the gold label of its turn."""
     return Judged(conv.id, position, conv.source, gold, previous, decision.label, decision.valid,
-                  decision.latency, decision.prompt_tokens, decision.completion_tokens)
+                  decision.latency, decision.prompt_tokens, decision.completion_tokens,
+                  None if decision.candidates is None else tuple(decision.candidates))
 
 
 class Cancelled(RouterError):

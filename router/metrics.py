@@ -24,6 +24,12 @@ class Judged:
     latency: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    candidates: tuple[str, ...] | None = None  # the tasks shown to the router; None: the whole catalog
+
+    @property
+    def retrieved(self) -> bool:
+        """Whether the gold label was among the labels shown to the router (none always is)."""
+        return self.gold is None or self.candidates is None or self.gold in self.candidates
 
     @property
     def gold_event(self) -> Event:
@@ -81,6 +87,12 @@ def tokens(turns: list[Judged]) -> dict:
     return {"prompt": prompt, "completion": completion, "per_decision": prompt + completion}
 
 
+def recall_at_k(turns: list[Judged]) -> float:
+    """Share of turns with a gold task whose task was a candidate (1.0 when there is none)."""
+    tasks = [t.retrieved for t in turns if t.gold is not None]
+    return share(tasks) if tasks else 1.0
+
+
 def label_confusion(turns: list[Judged]) -> tuple[list[str], list[list[int]]]:
     """Labels (none first, then sorted) and the gold x predicted confusion matrix."""
     gold, guess = [name(t.gold) for t in turns], [name(t.predicted) for t in turns]
@@ -110,6 +122,7 @@ def summarize(turns: list[Judged]) -> dict:
     return {"turns": len(turns),
             "turn_accuracy": share([t.predicted == t.gold for t in turns]),
             "task_selection": share(selection),
+            "recall_at_k": recall_at_k(turns),
             "invalid": invalid,
             "invalid_rate": invalid / len(turns) if turns else 0.0,
             "points": {e.value: point(turns, e) for e in MEASURED},
@@ -149,6 +162,7 @@ def row(m: dict) -> dict:
     p = m["points"]
     return {"turns": m["turns"], "turn_accuracy": m["turn_accuracy"],
             "task_selection": m["task_selection"],
+            "recall_at_k": m.get("recall_at_k", 1.0),  # runs before the candidate stage saw every task
             "start_acc": p["start"]["accuracy"], "start_p": p["start"]["precision"],
             "start_r": p["start"]["recall"],
             "switch_acc": p["switch"]["accuracy"], "switch_p": p["switch"]["precision"],

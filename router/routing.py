@@ -1,5 +1,6 @@
 """The router: a backend and a strategy turning a conversation and a catalog into decisions."""
 import time
+from collections import OrderedDict
 
 from router.backends.base import Backend
 from router.catalog import Catalog
@@ -7,24 +8,34 @@ from router.conversation import Conversation, Turn
 from router.decision import Decision
 from router.errors import BackendError
 from router.events import event_between
+from router.retrieval import CandidateStage, shown
 from router.strategies import Strategy
 from router.usage import metered
+
+SESSIONS = 512  # conversations whose last candidates are kept (least recently routed out first)
 
 
 class Router:
     """Decides, after a user message, which task of the catalog is active (or none)."""
 
-    def __init__(self, backend: Backend, strategy: Strategy):
-        self.backend, self.strategy = backend, strategy
+    def __init__(self, backend: Backend, strategy: Strategy, stage: CandidateStage | None = None,
+                 shortlists: OrderedDict | None = None):
+        self.backend, self.strategy, self.stage = backend, strategy, stage or CandidateStage()
+        # each conversation's last candidates; routers built for one message each (Chat) share them
+        self.shortlists: OrderedDict[str, dict[str, float]] = OrderedDict() if shortlists is None else shortlists
 
     def decide(self, catalog: Catalog, turns: list[Turn] | tuple[Turn, ...], current: str | None,
                session: str | None = None) -> Decision:
         """The decision after the last of `turns` (a user turn), given the current task.
 
-        An invalid answer keeps the current task, so the assistant carries on undisturbed.
+        A large catalog is cut to its candidates first (router.retrieval). An invalid answer
+        keeps the current task, so the assistant carries on undisturbed.
         """
         current = current if current in catalog else None
         start = time.perf_counter()
+        candidates = self.stage.select(catalog, turns, current, self.shortlists.get(session or ""))
+        self.remember(session, candidates)
+        catalog = shown(catalog, candidates)
         with metered() as usage:
             prompt = self.strategy.prompt(catalog, turns, current)
             outcome = self.strategy.run(self.backend, prompt, catalog, session)
@@ -34,7 +45,15 @@ class Router:
                         strategy=self.strategy.name, model=self.backend.model,
                         scores=outcome.scores, raw=outcome.raw, prompt_tokens=usage.prompt_tokens,
                         completion_tokens=usage.completion_tokens, retries=usage.retries,
-                        constraint=usage.constraint)
+                        constraint=usage.constraint, candidates=candidates)
+
+    def remember(self, session: str | None, candidates: dict[str, float] | None) -> None:
+        """Keep a conversation's candidates for its next decision."""
+        if session and candidates is not None:
+            self.shortlists[session] = candidates
+            self.shortlists.move_to_end(session)
+            while len(self.shortlists) > SESSIONS:
+                self.shortlists.popitem(last=False)
 
     def attempt(self, catalog: Catalog, turns: list[Turn] | tuple[Turn, ...], current: str | None,
                 session: str | None = None) -> Decision:
@@ -64,5 +83,6 @@ class Router:
         return decisions
 
     def forget(self, session: str) -> None:
-        """Drop what the backend keeps for the conversation `session`."""
+        """Drop what the router and its backend keep for the conversation `session`."""
+        self.shortlists.pop(session, None)
         self.strategy.forget(self.backend, session)

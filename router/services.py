@@ -1,5 +1,8 @@
 """Building routers from names: backend, model, adapter, strategy."""
+from collections import OrderedDict
+
 from router.backends import Backend, create_backend
+from router.retrieval import CandidateStage
 from router.routing import Router
 from router.settings import Settings
 from router.strategies import create_strategy
@@ -11,6 +14,7 @@ class RouterFactory:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.backends: dict[tuple, Backend] = {}
+        self.shortlists: OrderedDict = OrderedDict()  # conversations' candidates, shared by its routers
 
     def backend(self, backend: str = "local", model: str | None = None,
                 adapter: str | None = None) -> Backend:
@@ -23,6 +27,8 @@ class RouterFactory:
 
     def router(self, strategy: str = "constrained", backend: str = "local",
                model: str | None = None, adapter: str | None = None) -> Router:
-        """A router with that strategy on that backend and model."""
+        """A router with that strategy on that backend and model, candidates as the settings say."""
         return Router(self.backend(backend, model, adapter),
-                      create_strategy(strategy, self.settings.prompts_dir))
+                      create_strategy(strategy, self.settings.prompts_dir),
+                      CandidateStage(self.settings.candidates_above, self.settings.candidates_k),
+                      self.shortlists)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from router.catalog import MAX_TASKS
 from router.embedded import SHIPPED_ADAPTER
+from router.retrieval import ABOVE, K
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,6 +23,8 @@ class Settings:
     port: int
     max_upload_mb: int = 20
     max_tasks: int = MAX_TASKS
+    candidates_above: int = ABOVE
+    candidates_k: int = K
     openai_base_url: str | None = field(default=None, repr=False)
     openai_api_key: str | None = field(default=None, repr=False)
     tgi_url: str | None = field(default=None, repr=False)
@@ -52,6 +55,8 @@ class Settings:
             port=int(env.get("ROUTER_PORT") or 7860),
             max_upload_mb=int(env.get("ROUTER_MAX_UPLOAD_MB") or 20),
             max_tasks=int(env.get("ROUTER_MAX_TASKS") or MAX_TASKS),
+            candidates_above=int(env.get("ROUTER_CANDIDATES_ABOVE") or ABOVE),
+            candidates_k=int(env.get("ROUTER_CANDIDATES_K") or K),
             openai_base_url=env.get("ROUTER_OPENAI_BASE_URL") or None,
             openai_api_key=env.get("ROUTER_OPENAI_API_KEY") or env.get("OPENAI_API_KEY") or None,
             tgi_url=env.get("ROUTER_TGI_URL") or None,

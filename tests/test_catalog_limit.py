@@ -1,4 +1,4 @@
-"""Catalogs are bounded (ROUTER_MAX_TASKS, default 200) wherever one enters: tasks, files, datasets."""
+"""Catalogs are bounded (ROUTER_MAX_TASKS, default 1000) wherever one enters: tasks, files, datasets."""
 import json
 
 import pytest
@@ -19,8 +19,8 @@ def tasks(count: int) -> list[dict]:
     return [{"name": f"task_{k}", "description": f"Task number {k}"} for k in range(count)]
 
 
-def test_the_limit_is_a_setting_of_200_by_default():
-    assert MAX_TASKS == 200 and Settings.from_env({}).max_tasks == 200
+def test_the_limit_is_a_setting_of_1000_by_default():
+    assert MAX_TASKS == 1000 and Settings.from_env({}).max_tasks == 1000
     assert Settings.from_env({"ROUTER_MAX_TASKS": "50"}).max_tasks == 50
 
 
@@ -29,7 +29,7 @@ def test_catalog_files_over_the_limit_are_refused_naming_it(tmp_path):
     path.write_text(json.dumps({"tasks": tasks(2000)}))
     with pytest.raises(CatalogError) as err:
         Catalog.load(path)
-    assert str(err.value) == f"big.json, field 'tasks': 2000 tasks, {LIMIT.format(200)}"
+    assert str(err.value) == f"big.json, field 'tasks': 2000 tasks, {LIMIT.format(1000)}"
     assert len(Catalog.load(path, max_tasks=2000)) == 2000
     with pytest.raises(CatalogError, match=LIMIT.format(3).replace("(", r"\(").replace(")", r"\)")):
         Catalog.from_list(tasks(4), max_tasks=3)

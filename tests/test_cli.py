@@ -73,3 +73,17 @@ def test_exit_statuses_of_the_real_process(settings):
     refused = run("tasks", "delete", "no_such_task")
     assert refused.returncode == 2 and refused.stderr.startswith("error: ") and "Traceback" not in refused.stderr
     assert run("tasks", "frobnicate").returncode == 2  # argparse: a usage error
+
+
+def test_route_flags_turn_the_candidate_stage_on_and_print_the_candidates(cli, tmp_path):
+    conv = tmp_path / "conv.jsonl"
+    conv.write_text(json.dumps(CONV) + "\n")
+    args = ("route", "--conversation", str(conv), "--candidates-above", "0", "--candidates-k", "2")
+    [result] = json.loads(ok(cli(*args, "--json")))
+    first, second = result["decisions"]
+    assert next(iter(first["candidates"])) == "meeting_minutes" and len(first["candidates"]) == 2
+    assert set(first["scores"]) == set(first["candidates"]) | {"none"}
+    assert second["previous"] is None or second["previous"] in second["candidates"]
+    assert "candidates meeting_minutes" in ok(cli(*args))
+    [plain] = json.loads(ok(cli("route", "--conversation", str(conv), "--json")))
+    assert all(d["candidates"] is None for d in plain["decisions"])  # 10 tasks: below the default 20

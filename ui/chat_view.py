@@ -64,6 +64,14 @@ def reading(decision: Decision | None) -> str:
     return f"Raw answer ({safe(decision.strategy)}), {read_md}:\n\n<pre>{safe(decision.raw)}</pre>"
 
 
+def shortlist(decision: Decision | None) -> str:
+    """The candidate tasks a large catalog was cut to, with their retrieval scores, as Markdown."""
+    if decision is None or decision.candidates is None:
+        return ""
+    items_md = ", ".join(f"`{safe(task)}` {score:.2f}" for task, score in decision.candidates.items())
+    return f"**Candidates** (retrieved; `none` always one): {items_md}"
+
+
 def latencies(chat: Chat) -> str:
     """Routing and reply latency of the last message, as Markdown."""
     routing_md = f"routing {chat.decisions[-1].latency:.2f} s" if chat.decisions else "routing -"
@@ -94,7 +102,7 @@ def timeline(chat: Chat) -> go.Figure:
 
 
 def panel(chat: Chat) -> tuple:
-    """Everything beside the conversation: task, badge, scores, reading, latency, timeline."""
+    """Everything beside the conversation: task, badge, scores, reading and candidates, latency, timeline."""
     last = chat.decisions[-1] if chat.decisions else None
-    return (active_task(chat), badge(last), scores_figure(last), reading(last), latencies(chat),
-            timeline(chat))
+    read_md = "\n\n".join(part for part in (reading(last), shortlist(last)) if part)
+    return (active_task(chat), badge(last), scores_figure(last), read_md, latencies(chat), timeline(chat))

@@ -1,0 +1,89 @@
+"""The candidate stage: before routing a large catalog, keep the current task and the k tasks most
+relevant to the last user message and to the current task (TF-IDF; README: Large catalogs)."""
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion
+
+from router.catalog import Catalog, Task
+from router.conversation import Turn
+
+ABOVE, K = 20, 8  # defaults of ROUTER_CANDIDATES_ABOVE and ROUTER_CANDIDATES_K
+NEIGHBOURS = 0.3  # weight of a task's likeness to the current task (its follow-ups: find -> buy)
+FLOOR = 0.25  # a message matching no task better than this ("ok", "thanks") keeps the candidates
+
+
+def task_text(task: Task) -> str:
+    """What a task is searched by: its name in words, description, instructions and information."""
+    infos = " ".join(f"{i.name.replace('_', ' ')} {i.description}" for i in task.infos)
+    return f"{task.name.replace('_', ' ')} {task.description} {task.instructions} {infos}"
+
+
+class TaskIndex:
+    """TF-IDF vectors of a catalog's tasks, fitted on those tasks alone."""
+
+    def __init__(self, tasks: tuple[Task, ...]):
+        self.position = {t.name: k for k, t in enumerate(tasks)}
+        self.vectorizer = FeatureUnion([
+            ("words", TfidfVectorizer(sublinear_tf=True, stop_words="english")),
+            ("chars", TfidfVectorizer(sublinear_tf=True, analyzer="char_wb", ngram_range=(3, 5)))])
+        self.matrix = self.vectorizer.fit_transform([task_text(t) for t in tasks])
+
+    def scores(self, message: str, current: str | None) -> np.ndarray:
+        """Relevance of every task: cosine similarity to the message, plus some to the current task."""
+        query = self.vectorizer.transform([message])
+        if current in self.position:
+            query = query + NEIGHBOURS * self.matrix[self.position[current]]
+        return (query @ self.matrix.T).toarray()[0] / 2  # words and characters: two unit blocks
+
+
+@lru_cache(maxsize=8)
+def task_index(tasks: tuple[Task, ...]) -> TaskIndex:
+    """The index of a catalog version, built once: an edited catalog is another key."""
+    return TaskIndex(tasks)
+
+
+@dataclass(frozen=True)
+class CandidateStage:
+    """Which tasks a decision shows the router: all of a small catalog, else current + top `k`.
+
+    A conversation keeps its previous candidates while they hold the current task and the new best
+    match (or the best match is weak): the prompt's fixed part (the candidates) then stays the same,
+    and its cache is reused.
+    """
+
+    above: int = ABOVE
+    k: int = K
+
+    def select(self, catalog: Catalog, turns: list[Turn] | tuple[Turn, ...], current: str | None,
+               previous: dict[str, float] | None = None) -> dict[str, float] | None:
+        """Candidate tasks with their retrieval scores; None when the stage is off."""
+        if len(catalog) <= self.above:
+            return None
+        index = task_index(catalog.tasks)
+        message = next((t.content for t in reversed(turns) if t.role == "user"), "")
+        scores = index.scores(message, current)
+        ranked = [int(i) for i in np.argsort(-scores, kind="stable")
+                  if catalog.tasks[int(i)].name != current][: self.k]
+        best = catalog.tasks[ranked[0]].name if ranked and scores[ranked[0]] >= FLOOR else None
+        if kept(previous, index, current, best):
+            chosen = [index.position[name] for name in previous]
+        else:
+            chosen = ([index.position[current]] if current in index.position else []) + ranked
+        return {catalog.tasks[i].name: round(float(scores[i]), 4) for i in chosen}
+
+
+def kept(previous: dict[str, float] | None, index: TaskIndex, current: str | None, best: str | None) -> bool:
+    """Whether the previous candidates still do: all in the catalog, with the current task and `best`
+    (None: no strong match)."""
+    return (previous is not None and all(name in index.position for name in previous)
+            and (current is None or current in previous) and (best is None or best in previous))
+
+
+def shown(catalog: Catalog, candidates: dict[str, float] | None) -> Catalog:
+    """The catalog a decision shows the router: the candidates in catalog order (stable prompts)."""
+    if candidates is None:
+        return catalog
+    return Catalog([t for t in catalog.tasks if t.name in candidates])
