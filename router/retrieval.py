@@ -4,8 +4,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.pipeline import FeatureUnion
 
 from router.catalog import Catalog, Task
 from router.conversation import Turn
@@ -25,6 +23,9 @@ class TaskIndex:
     """TF-IDF vectors of a catalog's tasks, fitted on those tasks alone."""
 
     def __init__(self, tasks: tuple[Task, ...]):
+        from sklearn.feature_extraction.text import TfidfVectorizer  # only for catalogs that need it
+        from sklearn.pipeline import FeatureUnion
+
         self.position = {t.name: k for k, t in enumerate(tasks)}
         self.vectorizer = FeatureUnion([
             ("words", TfidfVectorizer(sublinear_tf=True, stop_words="english")),
