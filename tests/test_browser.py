@@ -318,4 +318,4 @@ def test_queued_runs_go_on_through_a_reload_and_a_second_user_sees_them(page, ap
     other.context.close()
     runs = RunStore(app[1], DatasetStore(app[1]))
     assert sorted(r["strategy"] for r in runs.listing("queued") if r["status"] == "done") == \
-        ["constrained", "zero_shot"]
+        ["constrained_calibrated", "zero_shot"]
