@@ -12,6 +12,7 @@ from services import Services
 from ui import compare_actions as act
 from ui.compare_actions import QUEUE_HEADERS, RUN_HEADERS, ComparePage
 from ui.errors import shown
+from ui.metric_names import LEGEND_MD
 from ui.wiring import Loader, bound
 from ui.tuned_models import tuned_model_picker
 
@@ -76,7 +77,7 @@ def enqueue(services: Services, dataset, models, backend, adapter, strategies, p
 def show(services: Services, run_ids, only_disagreements):
     """Compare the chosen runs; they become the page's shown runs."""
     c = act.compare(services, run_ids, only_disagreements)
-    return (c.table, c.points, gr.update(choices=c.titles, value=c.titles[0] if c.titles else None),
+    return (c.summary_md, c.table, c.points, gr.update(choices=c.titles, value=c.titles[0] if c.titles else None),
             c.labels, c.latency, c.invalid, c.wrong, gr.update(choices=c.conversations, value=None),
             c.sources, ComparePage(c.runs))
 
@@ -118,7 +119,7 @@ def create_compare_tab(services: Services) -> list[Loader]:
 
 def bind_runs(services: Services, dataset, asked: SimpleNamespace, runs: SimpleNamespace, page) -> None:
     """Bind launching, showing, deleting and exporting runs."""
-    views = [runs.matrix, runs.points, runs.label_run, runs.labels, runs.latency, runs.invalid,
+    views = [runs.summary, runs.matrix, runs.points, runs.label_run, runs.labels, runs.latency, runs.invalid,
              runs.wrong, runs.conversation, runs.sources, page]
     listing = [asked.run_pick, runs.table]
     dataset.change(bound(run_choice, services), dataset, listing, api_name="list_runs")
@@ -193,8 +194,11 @@ def launch_panel(services: Services) -> SimpleNamespace:
 
 def results_panel() -> SimpleNamespace:
     """The comparison: metric matrix, figures, drill-down, past runs."""
-    matrix = gr.Dataframe(label="Metrics (★ best of each column; copy baseline last; "
-                                "cost per 1,000 decisions from ROUTER_PRICES)", interactive=False, wrap=True)
+    summary = gr.Markdown(elem_id="compare-summary")
+    matrix = gr.Dataframe(label="Metrics (★ the one best run of a column, better than the copy baseline; "
+                                "copy baseline last)", interactive=False, wrap=True, elem_id="compare-matrix")
+    with gr.Accordion("What each metric means", open=False):
+        gr.Markdown(LEGEND_MD)
     with gr.Accordion("Per data source and event type", open=False):
         sources = gr.Dataframe(interactive=False, wrap=True)
     points = gr.Plot(label="Confusion matrices per point (start, switch, end)")
@@ -216,7 +220,7 @@ def results_panel() -> SimpleNamespace:
             delete_btn = gr.Button("Delete the chosen runs", variant="stop")
             export_btns = {"csv": gr.Button("Export CSV"), "json": gr.Button("Export JSON")}
             download = gr.File(label="Export", interactive=False)
-    return SimpleNamespace(matrix=matrix, sources=sources, points=points, label_run=label_run, labels=labels,
-                           latency=latency, invalid=invalid, only=only, wrong=wrong,
+    return SimpleNamespace(summary=summary, matrix=matrix, sources=sources, points=points, label_run=label_run,
+                           labels=labels, latency=latency, invalid=invalid, only=only, wrong=wrong,
                            conversation=conversation, view=view, table=table, delete_btn=delete_btn,
                            export_btns=export_btns, download=download)
