@@ -21,6 +21,7 @@ from data.jobs import JobStore
 from data.runs import RunStore
 from data.tasks import TaskStore
 from router.conversation import Conversation, Turn
+from router.settings import default_adapter
 from tests.conftest import ROOT, app_process
 from tests.test_training import tiny_conversations
 
@@ -158,6 +159,11 @@ def test_run_a_small_comparison(page, app, tmp_path):
     page.get_by_label("Conversations (0 = all)").fill("1")
     page.get_by_role("button", name="Launch").click()
     expect(page.get_by_role("gridcell", name="copy baseline")).to_be_visible(timeout=SLOW)
+    expect(page.locator("#compare-summary")).to_contain_text(re.compile(
+        r"constrained_calibrated · free: turn accuracy [0-9.]+ vs copy baseline [0-9.]+ \([+-][0-9]+ points\)"))
+    headers = page.locator("#compare-matrix").get_by_role("columnheader")
+    expect(headers.filter(has_text="start recall")).to_have_count(1)
+    assert not [h for h in headers.all_inner_texts() if "_" in h], "no snake_case headers"
     assert [r["status"] for r in RunStore(app[1], DatasetStore(app[1])).listing()] == ["done"]
     no_injected_markup(page)
 
@@ -280,6 +286,17 @@ def test_the_default_router_starts_switches_and_ends_a_task_in_the_chat(page):
     # No setting changed: the shipped adapter over the default catalog routes the live conversation.
     sign_in(page)
     page.get_by_role("tab", name="Chat").click()
+    expect(page.locator("#chat-router")).to_have_text(
+        "Router: the embedded smollm2-135m (local) · adapter smollm2-router · strategy constrained_calibrated")
+    expect(page.locator("#chat-active")).to_contain_text("Active task: none")  # not blank before a message
+    page.get_by_text("Models", exact=True).click()
+    page.get_by_label("Router adapter (PEFT folder, local only)").fill("")
+    expect(page.locator("#chat-router")).to_contain_text("untuned embedded base model")
+    page.get_by_label("Router adapter (PEFT folder, local only)").fill(default_adapter(None))
+    expect(page.locator("#chat-router")).not_to_contain_text("untuned")
+    page.get_by_text("I need to write the minutes of this morning's meeting", exact=True).click()
+    expect(page.get_by_placeholder("Write to the assistant, Enter sends")).to_have_value(
+        "I need to write the minutes of this morning's meeting")  # an example fills the box
     send_and_wait(page, "I need to write the minutes of this morning's meeting")
     expect(page.locator("#chat-active")).to_contain_text("meeting_minutes")
     expect(page.get_by_text("START", exact=True)).to_be_visible()
