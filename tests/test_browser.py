@@ -124,6 +124,12 @@ def test_sign_in_is_required(page):
 
 def test_add_a_task(page, app):
     sign_in(page)
+    page.get_by_label("Name (snake_case)").fill("Press Release")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#task-note")).to_contain_text("⚠")  # beside the buttons
+    expect(page.locator("#task-note")).to_contain_text("snake_case")
+    expect(page.locator("#catalog-table").get_by_text("meeting_minutes", exact=True)).to_be_visible()
+    expect(page.get_by_text("Error", exact=True)).to_have_count(0)  # no red badge over the panels
     page.get_by_label("Name (snake_case)").fill("press_release")
     page.get_by_label("Description").fill(f"Write a press release {IMG}")
     page.get_by_label("Instructions for the assistant").fill("Ask for the news, then draft it")
@@ -178,6 +184,9 @@ def test_validate_a_conversation(page, app):
     page.reload()
     sign_in(page, "bo", "pw2")
     page.get_by_role("tab", name="Validate").click()
+    page.keyboard.press("Alt+KeyC")  # before opening the queue
+    expect(page.locator("#validate-note")).to_contain_text("⚠ Open a conversation first.")
+    expect(page.get_by_text("Error", exact=True)).to_have_count(0)  # no red badge over the panels
     choose(page, "Dataset", "queue")
     page.get_by_role("button", name="Open queue").click()
     chat = page.get_by_role("log", name="chatbot conversation")

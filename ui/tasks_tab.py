@@ -3,7 +3,7 @@ import gradio as gr
 
 from services import Services
 from ui import tasks_actions as act
-from ui.errors import shown
+from ui.errors import noted, shown
 from ui.tasks_actions import NEW
 from ui.wiring import Loader, bound
 
@@ -22,17 +22,17 @@ def announced(services: Services, message: str, selected: str = NEW):
     return listing(services, selected)
 
 
-@shown
+@noted(keep=2)
 def save(services: Services, selected, name, description, instructions, infos):
-    """Save the form as a task."""
+    """Save the form as a task; what was done, beside the buttons."""
     saved, message = act.save(services, selected, name, description, instructions, infos)
-    return announced(services, message, saved)
+    return message, *listing(services, saved)
 
 
-@shown
+@noted(keep=2)
 def delete(services: Services, selected):
-    """Delete the chosen task."""
-    return announced(services, act.delete(services, selected))
+    """Delete the chosen task; what was done, beside the buttons."""
+    return act.delete(services, selected), *listing(services)
 
 
 @shown
@@ -61,6 +61,7 @@ def create_tasks_tab(services: Services) -> list[Loader]:
                 with gr.Row():
                     save_btn = gr.Button("Save", variant="primary")
                     delete_btn = gr.Button("Delete", variant="stop")
+                note = gr.Markdown(elem_id="task-note")
         with gr.Accordion("Import / export", open=False):
             with gr.Row():
                 upload = gr.File(label="Catalog JSON (ours or Mojodex's shape)", file_types=[".json"],
@@ -76,8 +77,8 @@ def create_tasks_tab(services: Services) -> list[Loader]:
     catalog = [tasks_table, selected]
     form = [name, description, instructions, infos]
     selected.change(shown(bound(act.form, services)), selected, form)
-    save_btn.click(bound(save, services), [selected, *form], catalog, api_name="save_task")
-    delete_btn.click(bound(delete, services), selected, catalog, api_name="delete_task")
+    save_btn.click(bound(save, services), [selected, *form], [note, *catalog], api_name="save_task")
+    delete_btn.click(bound(delete, services), selected, [note, *catalog], api_name="delete_task")
     import_btn.click(bound(import_file, services), [upload, replace], catalog, api_name="import_catalog")
     export_btn.click(shown(bound(act.export, services)), shape, download, api_name="export_catalog")
     return [Loader(bound(listing, services), catalog)]
