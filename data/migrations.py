@@ -115,3 +115,10 @@ def m008_served_runs(db: sqlite_utils.Database) -> None:
     for column, kind in (("concurrency", int), ("queued", int), ("worker", str), ("routed", int),
                          ("total", int)):
         db["runs"].add_column(column, kind)
+
+
+@migration
+def m009_task_display(db: sqlite_utils.Database) -> None:
+    """Tasks keep the name users see and an icon (Mojodex's task_displayed_data and icon)."""
+    for column in ("title", "icon"):
+        db["tasks"].add_column(column, str)

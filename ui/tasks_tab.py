@@ -36,9 +36,9 @@ def delete(services: Services, selected):
 
 
 @shown
-def import_file(services: Services, file, replace):
-    """Import a catalog file."""
-    return announced(services, act.import_file(services, file, replace))
+def import_files(services: Services, files, replace):
+    """Import catalog or task files."""
+    return announced(services, act.import_files(services, files, replace))
 
 
 def create_tasks_tab(services: Services) -> list[Loader]:
@@ -47,7 +47,7 @@ def create_tasks_tab(services: Services) -> list[Loader]:
         gr.Markdown("The task catalog the router chooses from. Changes apply to the next decision.")
         with gr.Row():
             with gr.Column(scale=3):
-                tasks_table = gr.Dataframe(headers=["name", "description", "instructions", "infos"],
+                tasks_table = gr.Dataframe(headers=act.HEADERS,
                                            interactive=False, wrap=True, label="Catalog",
                                            elem_id="catalog-table")
             with gr.Column(scale=2):
@@ -64,8 +64,9 @@ def create_tasks_tab(services: Services) -> list[Loader]:
                 note = gr.Markdown(elem_id="task-note")
         with gr.Accordion("Import / export", open=False):
             with gr.Row():
-                upload = gr.File(label="Catalog JSON (ours or Mojodex's shape)", file_types=[".json"],
-                                 type="filepath")
+                upload = gr.File(label="Catalog or task JSON files (ours, or Mojodex's: a catalog or "
+                                       "one task per file)", file_types=[".json"], type="filepath",
+                                 file_count="multiple")
                 with gr.Column():
                     replace = gr.Checkbox(label="Replace the whole catalog (otherwise merge by name)")
                     import_btn = gr.Button("Import")
@@ -79,6 +80,6 @@ def create_tasks_tab(services: Services) -> list[Loader]:
     selected.change(shown(bound(act.form, services)), selected, form)
     save_btn.click(bound(save, services), [selected, *form], [note, *catalog], api_name="save_task")
     delete_btn.click(bound(delete, services), selected, [note, *catalog], api_name="delete_task")
-    import_btn.click(bound(import_file, services), [upload, replace], catalog, api_name="import_catalog")
+    import_btn.click(bound(import_files, services), [upload, replace], catalog, api_name="import_catalog")
     export_btn.click(shown(bound(act.export, services)), shape, download, api_name="export_catalog")
     return [Loader(bound(listing, services), catalog)]
