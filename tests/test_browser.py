@@ -113,6 +113,7 @@ def choose(page: Page, label: str, option: str) -> None:
 
 
 def test_sign_in_is_required(page):
+    expect(page.get_by_text("Router Playground: sign in to test")).to_be_visible()  # not a bare "Login"
     page.get_by_label("username").fill("ana")
     page.get_by_label("password").fill("wrong")
     page.get_by_role("button", name="Login").click()
@@ -120,6 +121,8 @@ def test_sign_in_is_required(page):
     expect(page.get_by_role("tab", name="Tasks")).to_have_count(0)
     sign_in(page)
     expect(page.get_by_role("tab", name="Validate")).to_be_visible()
+    expect(page).to_have_title("Router Playground")
+    expect(page.locator("#signed-in")).to_have_text("Signed in as ana")
 
 
 def test_add_a_task(page, app):

@@ -39,11 +39,12 @@ def router_named(models: Models) -> str:
     model = blank_none(models.router_model)
     adapter = blank_none(models.router_adapter)
     local = models.router_backend == "local"
-    shown = model or (f"the embedded {EMBEDDED}" if local else "the server's default model")
-    tuned = f"adapter {Path(adapter).name}" if adapter and local else "no adapter"
-    router_md = (f"**Router:** {safe(shown)} ({safe(models.router_backend)}) · {safe(tuned)} · "
+    model_md = safe(model) if model else f"the embedded {safe(EMBEDDED)}" if local else "the server's default model"
+    adapter_md = f"adapter {safe(Path(adapter).name)}" if adapter and local else "no adapter"
+    router_md = (f"**Router:** {model_md} ({safe(models.router_backend)}) · {adapter_md} · "
                  f"strategy {safe(models.strategy)}")
-    return router_md + ("  \n" + UNTUNED_MD if local and not model and tuned == "no adapter" else "")
+    untuned = local and not model and not adapter
+    return router_md + ("  \n" + UNTUNED_MD if untuned else "")
 
 
 def blank_none(text: str | None) -> str | None:

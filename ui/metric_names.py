@@ -1,4 +1,5 @@
 """The metrics' names as a reader says them, and what each one measures (the Compare tab's legend)."""
+from ui.escaping import safe
 
 METRICS = {
     "turns": ("turns", "user messages scored"),
@@ -33,4 +34,5 @@ def spoken(column: str) -> str:
 
 BASELINE_MD = ("- **copy baseline**: a router that never changes its mind, keeping the previous message's "
                "right task; a run worth having beats it")
-LEGEND_MD = "\n".join([*(f"- **{name}**: {meaning}" for name, meaning in METRICS.values()), BASELINE_MD])
+LEGEND_MD = "\n".join([*(f"- **{safe(name)}**: {safe(meaning)}" for name, meaning in METRICS.values()),
+                       BASELINE_MD])
