@@ -260,6 +260,8 @@ def test_start_and_stop_a_tiny_training_job(page, app, small_catalog):
     jobs = JobStore(app[1])
     sign_in(page)
     page.get_by_role("tab", name="Train").click()
+    expect(page.get_by_role("button", name="Stop")).to_be_disabled()  # no job yet
+    expect(page.get_by_role("button", name="Resume")).to_be_disabled()
     page.get_by_role("button", name="Refresh datasets").click()
     choose(page, "Datasets", "trainset")
     page.get_by_label("Max steps (-1: epochs)").fill("500")
@@ -276,6 +278,8 @@ def test_start_and_stop_a_tiny_training_job(page, app, small_catalog):
     page.get_by_role("button", name="Stop").click()
     expect(page.get_by_text(f"Job {job['id']}: stopped")).to_be_visible(timeout=SLOW)
     assert jobs.get(job["id"])["status"] == "stopped"
+    expect(page.get_by_role("button", name="Stop")).to_be_disabled()
+    expect(page.get_by_role("button", name="Resume")).to_be_enabled()
     no_injected_markup(page)
 
 

@@ -2,6 +2,7 @@
 from dataclasses import dataclass, fields
 import pandas as pd
 
+from data.jobs import RESUMABLE, STOPPABLE
 from router.comparison import breakdown
 from router.training.config import TrainConfig, default_of, kinds_of
 from services import Services
@@ -23,6 +24,8 @@ class JobView:
     log: str
     comparison: pd.DataFrame
     recalls: object
+    can_stop: bool = False
+    can_resume: bool = False
 
 
 def job_rows(services: Services) -> list[list]:
@@ -85,9 +88,11 @@ def show(services: Services, job_id: int | None) -> JobView:
     job = services.jobs.get(job_id) if job_id else None
     runs = evaluated(services, job) if job else []
     headers, rows = breakdown(runs)
+    status = (job or {}).get("status")
     return JobView(job_rows(services), progress_html(job), loss_figure(services.jobs.losses(job_id) if job_id else []),
                    "\n".join(((job or {}).get("log") or "").splitlines()[-LOG_LINES:]),
-                   pd.DataFrame(rows, columns=headers), recall_figure(runs))
+                   pd.DataFrame(rows, columns=headers), recall_figure(runs),
+                   status in STOPPABLE, status in RESUMABLE)
 
 
 def chosen(job_id: float | None) -> int:

@@ -40,7 +40,8 @@ def field_input(f: Field) -> gr.components.Component:
 def view(services: Services, job_id):
     """The jobs and the chosen job, as the components' values."""
     v = act.show(services, job_id)
-    return v.rows, v.progress, v.losses, v.log, v.comparison, v.recalls
+    return (v.rows, v.progress, v.losses, v.log, v.comparison, v.recalls, gr.update(interactive=v.can_stop),
+            gr.update(interactive=v.can_resume))
 
 
 def job_choice(services: Services, selected: int | None = None):
@@ -82,8 +83,8 @@ def create_train_tab(services: Services) -> list[Loader]:
         with gr.Row():
             ids = act.job_ids(services)  # numbers only: names come after sign-in
             job_pick = gr.Dropdown(label="Job", choices=ids, value=ids[0] if ids else None)
-            stop_btn = gr.Button("Stop", variant="stop")
-            resume_btn = gr.Button("Resume")
+            stop_btn = gr.Button("Stop", variant="stop", interactive=False)  # until a job can
+            resume_btn = gr.Button("Resume", interactive=False)
         progress = gr.HTML()
         with gr.Row():
             losses = gr.Plot(label="Train and eval loss")
@@ -94,7 +95,7 @@ def create_train_tab(services: Services) -> list[Loader]:
         recalls = gr.Plot(label="Recall at start, switch and end")
         timer = gr.Timer(2.0)
 
-    views = [jobs_table, progress, losses, log, comparison, recalls]
+    views = [jobs_table, progress, losses, log, comparison, recalls, stop_btn, resume_btn]
     listed = shown(lambda: gr.update(choices=services.datasets.names()))
     refresh_btn.click(listed, None, datasets)
     tab.select(listed, None, datasets)
