@@ -226,6 +226,16 @@ class Catalog:
             raise CatalogError(e.problem, file=path.name, line=e.line) from e
         return cls.from_json(text, file=path.name, max_tasks=max_tasks)
 
+    @classmethod
+    def load_all(cls, paths: list[Path], max_tasks: int | None = MAX_TASKS) -> "Catalog":
+        """One catalog of the tasks of several files: catalogs, or one Mojodex task each."""
+        return cls([task for path in paths for task in cls.load(path, max_tasks)])
+
+
+def json_files(paths: list[str | Path]) -> list[Path]:
+    """The files named, a folder standing for the .json files in it (sorted by name)."""
+    return [f for p in map(Path, paths) for f in (sorted(p.glob("*.json")) if p.is_dir() else [p])]
+
 
 def element_lines(text: str, count: int) -> list[int] | None:
     """Line numbers where each element of the task array starts, or None if not found."""

@@ -59,8 +59,7 @@ def import_files(services: Services, files: list[str] | str | None, whole: bool)
     if not files:
         raise Refused("Choose JSON catalog or task files first.", "upload")
     checked = [check_upload(f, CATALOG_TYPES, services.settings.max_upload_mb) for f in files]
-    tasks = [t for path in checked for t in Catalog.load(path, services.settings.max_tasks)]
-    catalog = services.tasks.import_catalog(Catalog(tasks), replace=whole)
+    catalog = services.tasks.import_catalog(Catalog.load_all(checked, services.settings.max_tasks), replace=whole)
     names = ", ".join(path.name for path in checked)
     return f"Imported {safe(names)}: the catalog has {len(catalog)} tasks."
 
