@@ -133,8 +133,11 @@ def test_add_a_task(page, app):
     expect(page.locator("#task-note")).to_contain_text("snake_case")
     expect(page.locator("#catalog-table").get_by_text("meeting_minutes", exact=True)).to_be_visible()
     expect(page.get_by_text("Error", exact=True)).to_have_count(0)  # no red badge over the panels
+    page.locator("#catalog-table").get_by_text("linkedin_post", exact=True).click()
+    expect(page.get_by_label("Name (snake_case)")).to_have_value("linkedin_post")  # a row opens its task
+    choose(page, "Task to edit", "(new task)")
     page.get_by_label("Name (snake_case)").fill("press_release")
-    page.get_by_label("Description").fill(f"Write a press release {IMG}")
+    page.get_by_label("Description", exact=True).fill(f"Write a press release {IMG}")
     page.get_by_label("Instructions for the assistant").fill("Ask for the news, then draft it")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text("Saved task 'press_release'.")).to_be_visible()

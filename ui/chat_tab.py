@@ -28,7 +28,7 @@ def send(services: Services, chat, text, *models):
     try:
         steps = act.exchange(services, chat, text, act.Models(*models))
         step = next(steps)
-        yield *view(step, "Routed; the assistant is replying…"), gr.skip(), gr.skip()
+        yield *view(step, "Routed; the assistant is replying…"), gr.skip(), ""  # the sent text leaves the box
         for step in steps:
             yield messages(step), *[gr.skip()] * 9  # only the conversation changes
     except RouterError as e:

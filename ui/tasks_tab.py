@@ -41,6 +41,12 @@ def import_files(services: Services, files, replace):
     return announced(services, act.import_files(services, files, replace))
 
 
+def picked(services: Services, evt: gr.SelectData):
+    """The task of the clicked row of the catalog table, chosen for editing."""
+    names = services.tasks.catalog().names
+    return names[evt.index[0]] if evt.index and evt.index[0] < len(names) else gr.skip()
+
+
 def create_tasks_tab(services: Services) -> list[Loader]:
     """Build the Tasks tab and bind its events; the catalog comes on page load."""
     with gr.Tab("Tasks", id="tasks"):
@@ -78,6 +84,7 @@ def create_tasks_tab(services: Services) -> list[Loader]:
     catalog = [tasks_table, selected]
     form = [name, description, instructions, infos]
     selected.change(shown(bound(act.form, services)), selected, form)
+    tasks_table.select(bound(picked, services), None, selected)
     save_btn.click(bound(save, services), [selected, *form], [note, *catalog], api_name="save_task")
     delete_btn.click(bound(delete, services), selected, [note, *catalog], api_name="delete_task")
     import_btn.click(bound(import_files, services), [upload, replace], catalog, api_name="import_catalog")

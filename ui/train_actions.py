@@ -3,7 +3,7 @@ from dataclasses import dataclass, fields
 import pandas as pd
 
 from data.jobs import RESUMABLE, STOPPABLE
-from router.comparison import breakdown
+from router.comparison import breakdown, summary
 from router.training.config import TrainConfig, default_of, kinds_of
 from services import Services
 from ui.errors import Refused
@@ -26,6 +26,7 @@ class JobView:
     recalls: object
     can_stop: bool = False
     can_resume: bool = False
+    summary_md: str = ""
 
 
 def job_rows(services: Services) -> list[list]:
@@ -92,7 +93,13 @@ def show(services: Services, job_id: int | None) -> JobView:
     return JobView(job_rows(services), progress_html(job), loss_figure(services.jobs.losses(job_id) if job_id else []),
                    "\n".join(((job or {}).get("log") or "").splitlines()[-LOG_LINES:]),
                    pd.DataFrame(rows, columns=headers), recall_figure(runs),
-                   status in STOPPABLE, status in RESUMABLE)
+                   status in STOPPABLE, status in RESUMABLE, result_summary(job, runs))
+
+
+def result_summary(job: dict | None, runs: list[tuple[str, dict]]) -> str:
+    """One plain sentence per fine-tuned evaluation against the copy baseline, as Markdown."""
+    name = (job or {}).get("model") or f"job {(job or {}).get('id')}"
+    return "  \n".join(safe(summary(f"{name} ({title})", m)) for title, m in runs if title.startswith("fine-tuned"))
 
 
 def chosen(job_id: float | None) -> int:

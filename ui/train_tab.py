@@ -41,7 +41,7 @@ def view(services: Services, job_id):
     """The jobs and the chosen job, as the components' values."""
     v = act.show(services, job_id)
     return (v.rows, v.progress, v.losses, v.log, v.comparison, v.recalls, gr.update(interactive=v.can_stop),
-            gr.update(interactive=v.can_resume))
+            gr.update(interactive=v.can_resume), v.summary_md)
 
 
 def job_choice(services: Services, selected: int | None = None):
@@ -91,11 +91,12 @@ def create_train_tab(services: Services) -> list[Loader]:
             log = gr.Textbox(label="Log", lines=14, max_lines=14, autoscroll=True)
         gr.Markdown("What training changed, overall, per data source and per event type "
                     "(a model that learned the style of one source fails on the others):")
+        result = gr.Markdown(elem_id="train-summary")
         comparison = gr.Dataframe(interactive=False, wrap=True)
         recalls = gr.Plot(label="Recall at start, switch and end")
         timer = gr.Timer(2.0)
 
-    views = [jobs_table, progress, losses, log, comparison, recalls, stop_btn, resume_btn]
+    views = [jobs_table, progress, losses, log, comparison, recalls, stop_btn, resume_btn, result]
     listed = shown(lambda: gr.update(choices=services.datasets.names()))
     refresh_btn.click(listed, None, datasets)
     tab.select(listed, None, datasets)
