@@ -158,6 +158,7 @@ def test_run_a_small_comparison(page, app, tmp_path):
     path.write_text(json.dumps(conversation) + "\n")
     sign_in(page)
     page.get_by_role("tab", name="Compare").click()
+    assert page.locator("#compare-matrix").get_by_role("columnheader").all_inner_texts()[:2] == ["config", "turns"]
     page.get_by_text("Import a dataset").click()
     with page.expect_file_chooser() as chooser:
         page.get_by_text("Click to Upload").filter(visible=True).first.click()

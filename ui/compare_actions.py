@@ -23,6 +23,8 @@ from ui.metric_names import spoken
 RUN_HEADERS = ["id", "dataset", "config", "status", "turns", "turn accuracy", "created at"]
 QUEUE_HEADERS = ["id", "dataset", "config", "status", "routed", "failed", "turn accuracy",
                  "tokens per decision", "error"]
+WRONG_HEADERS = ["conversation", "message", "user", "gold"]  # then each run's label
+VIEW_HEADERS = ["message", "role", "text", "gold"]
 DIGITS = 3  # of the figures in the run tables
 
 
@@ -182,7 +184,7 @@ def compare(services: Services, run_ids: list[int] | None, only_disagreements: b
         label_heatmap(*titled[0]) if titled else None,
         latency_boxes({run_title(r): [p["latency"] for p in services.runs.predictions(r["id"])]
                        for r in runs}),
-        invalid_frame(titled), pd.DataFrame(wrong, columns=["conversation", "message", "user", "gold", *labels]),
+        invalid_frame(titled), pd.DataFrame(wrong, columns=[*WRONG_HEADERS, *labels]),
         list(dict.fromkeys(w[0] for w in wrong)), pd.DataFrame(by_source[1], columns=by_source[0]))
 
 
@@ -198,7 +200,7 @@ def conversation_view(services: Services, run_ids: list[int] | None,
     labels = predicted(services, finished(services, run_ids))
     conv = next((c for c in drilled(services, labels) if c.id == conversation), None)
     rows = conversation_table(conv, labels) if conv else []
-    return pd.DataFrame(rows, columns=["message", "role", "text", "gold", *labels])
+    return pd.DataFrame(rows, columns=[*VIEW_HEADERS, *labels])
 
 
 def delete(services: Services, run_ids: list[int] | None) -> str:

@@ -10,7 +10,7 @@ from router.evaluation import PROTOCOLS
 from router.strategies import DEFAULT_STRATEGY, STRATEGIES
 from services import Services
 from ui import compare_actions as act
-from ui.compare_actions import QUEUE_HEADERS, RUN_HEADERS, ComparePage
+from ui.compare_actions import QUEUE_HEADERS, RUN_HEADERS, VIEW_HEADERS, WRONG_HEADERS, ComparePage
 from ui.errors import shown
 from ui.metric_names import LEGEND_MD
 from ui.wiring import Loader, bound
@@ -196,11 +196,12 @@ def results_panel() -> SimpleNamespace:
     """The comparison: metric matrix, figures, drill-down, past runs."""
     summary = gr.Markdown(elem_id="compare-summary")
     matrix = gr.Dataframe(label="Metrics (★ the one best run of a column, better than the copy baseline; "
-                                "copy baseline last)", interactive=False, wrap=True, elem_id="compare-matrix")
+                                "copy baseline last)", interactive=False, wrap=True, elem_id="compare-matrix",
+                          headers=["config", "turns", "turn accuracy"])
     with gr.Accordion("What each metric means", open=False):
         gr.Markdown(LEGEND_MD)
     with gr.Accordion("Per data source and event type", open=False):
-        sources = gr.Dataframe(interactive=False, wrap=True)
+        sources = gr.Dataframe(headers=["scope", "metric"], interactive=False, wrap=True)
     points = gr.Plot(label="Confusion matrices per point (start, switch, end)")
     with gr.Row():
         with gr.Column():
@@ -211,9 +212,9 @@ def results_panel() -> SimpleNamespace:
             invalid = gr.BarPlot(x="config", y="invalid", label="Invalid outputs")
     with gr.Accordion("Drill down: turns the runs get wrong", open=True):
         only = gr.Checkbox(label="Only the turns where the runs disagree")
-        wrong = gr.Dataframe(interactive=False, wrap=True)
+        wrong = gr.Dataframe(headers=WRONG_HEADERS, interactive=False, wrap=True)
         conversation = gr.Dropdown(label="Show a conversation", choices=[])
-        view = gr.Dataframe(interactive=False, wrap=True)
+        view = gr.Dataframe(headers=VIEW_HEADERS, interactive=False, wrap=True)
     with gr.Accordion("Past runs", open=False):
         table = gr.Dataframe(headers=RUN_HEADERS, interactive=False, wrap=True)
         with gr.Row():

@@ -92,7 +92,7 @@ def create_train_tab(services: Services) -> list[Loader]:
         gr.Markdown("What training changed, overall, per data source and per event type "
                     "(a model that learned the style of one source fails on the others):")
         result = gr.Markdown(elem_id="train-summary")
-        comparison = gr.Dataframe(interactive=False, wrap=True)
+        comparison = gr.Dataframe(headers=["scope", "metric"], interactive=False, wrap=True)
         recalls = gr.Plot(label="Recall at start, switch and end")
         timer = gr.Timer(2.0)
 
