@@ -5,6 +5,7 @@ from router.metrics import LOWER_IS_BETTER, name, row
 
 BASELINE = "copy baseline"
 BEST = " ★"
+WRONG = " ✗"
 Labels = dict[tuple[object, int], str | None]
 
 
@@ -70,7 +71,7 @@ def wrong_turns(conversations: list[Conversation], runs: dict[str, Labels],
             keep = len(set(labels)) > 1 if only_disagreements else any(label != gold for label in labels)
             if keep:
                 out.append([conv.id, message_number(conv, position), conv.turns[position].content, name(gold),
-                            *(name(label) for label in labels)])
+                            *(name(label) + ("" if label == gold else WRONG) for label in labels)])
     return out
 
 
@@ -88,7 +89,7 @@ def mark(preds: Labels, turn: tuple[object, int], gold: str | None) -> str:
     """A run's label of a turn, flagged ✗ when it differs from gold, '-' when not routed yet."""
     if turn not in preds:
         return "-"
-    return name(preds[turn]) + ("" if preds[turn] == gold else " ✗")
+    return name(preds[turn]) + ("" if preds[turn] == gold else WRONG)
 
 
 HEADLINE = ("turns", "turn_accuracy", "task_selection", "start_r", "switch_r", "end_r", "none_r")

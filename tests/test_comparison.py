@@ -43,5 +43,6 @@ def test_the_drill_down_numbers_user_messages_from_one_as_the_chat_does():
     conv = Conversation("c", (Turn("user", "minutes please", "a", True), Turn("assistant", "sure"),
                               Turn("user", "now a post", "b", True)))
     labels = {"r": {("c", 0): "a", ("c", 2): "a"}}
-    assert [r[1] for r in wrong_turns([conv], labels)] == [2]
+    [wrong] = wrong_turns([conv], labels)
+    assert wrong[1] == 2 and wrong[3:] == ["b", "a ✗"], "the wrong prediction marked, as in the conversation"
     assert [r[0] for r in conversation_table(conv, labels)] == [1, "", 2]
