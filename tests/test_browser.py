@@ -177,8 +177,15 @@ def test_run_a_small_comparison(page, app, tmp_path):
     headers = page.locator("#compare-matrix").get_by_role("columnheader")
     expect(headers.filter(has_text="start recall")).to_have_count(1)
     assert not [h for h in headers.all_inner_texts() if "_" in h], "no snake_case headers"
-    assert [r["status"] for r in RunStore(app[1], DatasetStore(app[1])).listing()] == ["done"]
+    [run] = RunStore(app[1], DatasetStore(app[1])).listing()
+    assert run["status"] == "done"
     no_injected_markup(page)
+    page.reload()  # no run chosen: a click on a past run chooses it
+    page.get_by_role("tab", name="Compare").click()
+    page.get_by_text("Past runs: click one to add it").click()
+    page.locator("#past-runs").get_by_role("gridcell", name=str(run["id"]), exact=True).first.click()
+    page.get_by_role("button", name="Show", exact=True).click()
+    expect(page.locator("#compare-summary")).to_contain_text(f"#{run['id']} local/embedded")
 
 
 def test_validate_a_conversation(page, app):
@@ -194,6 +201,9 @@ def test_validate_a_conversation(page, app):
     page.keyboard.press("Alt+KeyC")  # before opening the queue
     expect(page.locator("#validate-note")).to_contain_text("⚠ Open a conversation first.")
     expect(page.get_by_text("Error", exact=True)).to_have_count(0)  # no red badge over the panels
+    page.get_by_text("Annotation guidelines").click()
+    expect(page.get_by_text("Edit the guidelines")).to_be_visible()
+    expect(page.get_by_label("Edit (Markdown)")).to_be_hidden()  # read first; the editor opens on demand
     choose(page, "Dataset", "queue")
     page.get_by_role("button", name="Open queue").click()
     chat = page.get_by_role("log", name="chatbot conversation")

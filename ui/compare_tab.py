@@ -89,6 +89,11 @@ def delete(services: Services, dataset, run_ids):
     return run_choice(services, dataset)
 
 
+def picked_run(chosen: list[int] | None, evt: gr.SelectData):
+    """The runs to compare with the clicked past run added: Show, Delete and Export act on them."""
+    return list(dict.fromkeys([*(chosen or []), int(evt.row_value[0])])) if evt.row_value else gr.skip()
+
+
 def create_compare_tab(services: Services) -> list[Loader]:
     """Build the Compare tab and bind its events; the dataset names come on page load."""
     with gr.Tab("Compare", id="compare") as tab:
@@ -131,6 +136,7 @@ def bind_runs(services: Services, dataset, asked: SimpleNamespace, runs: SimpleN
                           [page, runs.label_run], runs.labels)
     runs.conversation.change(shown(lambda p, conv: act.conversation_view(services, p.runs, conv)),
                              [page, runs.conversation], runs.view, api_name="show_conversation")
+    runs.table.select(picked_run, asked.run_pick, asked.run_pick)
     runs.delete_btn.click(bound(delete, services), [dataset, asked.run_pick], listing, api_name="delete_runs")
     for kind in ("csv", "json"):
         runs.export_btns[kind].click(shown(partial(act.export, services, kind=kind)), asked.run_pick,
@@ -215,11 +221,12 @@ def results_panel() -> SimpleNamespace:
         wrong = gr.Dataframe(headers=WRONG_HEADERS, interactive=False, wrap=True)
         conversation = gr.Dropdown(label="Show a conversation", choices=[])
         view = gr.Dataframe(headers=VIEW_HEADERS, interactive=False, wrap=True)
-    with gr.Accordion("Past runs", open=False):
-        table = gr.Dataframe(headers=RUN_HEADERS, interactive=False, wrap=True)
+    with gr.Accordion("Past runs: click one to add it to the runs to compare", open=False):
+        table = gr.Dataframe(headers=RUN_HEADERS, interactive=False, wrap=True, elem_id="past-runs")
         with gr.Row():
-            delete_btn = gr.Button("Delete the chosen runs", variant="stop")
-            export_btns = {"csv": gr.Button("Export CSV"), "json": gr.Button("Export JSON")}
+            delete_btn = gr.Button("Delete the runs to compare", variant="stop")
+            export_btns = {"csv": gr.Button("Export their predictions (CSV)"),
+                           "json": gr.Button("Export them (JSON)")}
             download = gr.File(label="Export", interactive=False)
     return SimpleNamespace(summary=summary, matrix=matrix, sources=sources, points=points, label_run=label_run,
                            labels=labels, latency=latency, invalid=invalid, only=only, wrong=wrong,

@@ -227,8 +227,9 @@ def tools_panel() -> SimpleNamespace:
     """Guidelines, splitting among annotators and agreement, export, generation."""
     with gr.Accordion("Annotation guidelines", open=False):
         guide = gr.Markdown()
-        guide_text = gr.Textbox(lines=8, label="Edit (Markdown)")
-        guide_btn = gr.Button("Save guidelines")
+        with gr.Accordion("Edit the guidelines", open=False):  # read far more often than changed
+            guide_text = gr.Textbox(lines=8, label="Edit (Markdown)")
+            guide_btn = gr.Button("Save guidelines")
     with gr.Accordion("Annotators: split the queue, agreement", open=False):
         with gr.Row():
             annotators = gr.Textbox(label="Annotators (comma-separated)")
