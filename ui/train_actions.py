@@ -98,8 +98,13 @@ def show(services: Services, job_id: int | None) -> JobView:
 
 def result_summary(job: dict | None, runs: list[tuple[str, dict]]) -> str:
     """One plain sentence per fine-tuned evaluation against the copy baseline, as Markdown."""
+    return "  \n".join(safe(summary(title, m)) for title, m in fine_tuned(job, runs))
+
+
+def fine_tuned(job: dict | None, runs: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
+    """The fine-tuned evaluations, titled with the job's adapter: 'job3-lora (fine-tuned free)'."""
     name = (job or {}).get("model") or f"job {(job or {}).get('id')}"
-    return "  \n".join(safe(summary(f"{name} ({title})", m)) for title, m in runs if title.startswith("fine-tuned"))
+    return [(f"{name} ({title})", m) for title, m in runs if title.startswith("fine-tuned")]
 
 
 def chosen(job_id: float | None) -> int:
