@@ -136,7 +136,8 @@ def test_add_a_task(page, app):
     page.locator("#catalog-table").get_by_text("linkedin_post", exact=True).click()
     expect(page.get_by_label("Name (snake_case)")).to_have_value("linkedin_post")  # a row opens its task
     choose(page, "Task to edit", "(new task)")
-    page.get_by_label("Name (snake_case)").fill("press_release")
+    expect(page.get_by_label("Name (snake_case)")).to_have_value("")  # the form emptied before typing
+    fill_and_keep(page.get_by_label("Name (snake_case)"), "press_release")
     page.get_by_label("Description", exact=True).fill(f"Write a press release {IMG}")
     page.get_by_label("Instructions for the assistant").fill("Ask for the news, then draft it")
     page.get_by_role("button", name="Save", exact=True).click()
@@ -365,4 +366,4 @@ def test_queued_runs_go_on_through_a_reload_and_a_second_user_sees_them(page, ap
     other.context.close()
     runs = RunStore(app[1], DatasetStore(app[1]))
     assert sorted(r["strategy"] for r in runs.listing("queued") if r["status"] == "done") == \
-        ["constrained", "zero_shot"]
+        ["constrained_calibrated", "zero_shot"]  # the default strategy, and the one checked
