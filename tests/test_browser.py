@@ -321,9 +321,10 @@ def test_the_default_router_starts_switches_and_ends_a_task_in_the_chat(page):
         "Router: the embedded smollm2-135m (local) · adapter smollm2-router · strategy constrained_calibrated")
     expect(page.locator("#chat-active")).to_contain_text("Active task: none")  # not blank before a message
     page.get_by_text("Models", exact=True).click()
-    page.get_by_label("Router adapter (PEFT folder, local only)").fill("")
+    adapter = page.get_by_label("Router adapter (PEFT folder, local only)")
+    fill_and_keep(adapter, "")
     expect(page.locator("#chat-router")).to_contain_text("untuned embedded base model")
-    page.get_by_label("Router adapter (PEFT folder, local only)").fill(default_adapter(None))
+    fill_and_keep(adapter, default_adapter(None))
     expect(page.locator("#chat-router")).not_to_contain_text("untuned")
     page.get_by_text("I need to write the minutes of this morning's meeting", exact=True).click()
     expect(page.get_by_placeholder("Write to the assistant, Enter sends")).to_have_value(
