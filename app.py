@@ -6,13 +6,22 @@ from starlette.middleware import Middleware
 
 from router.settings import Settings
 from services import Services
-from ui.auth import UsersError, listen_host, load_users, sign_in_notice
+from ui.auth import UsersError, listen_host, load_users, sign_in_notice, username
 from ui.chat_tab import create_chat_tab
+from ui.escaping import safe
 from ui.compare_tab import create_compare_tab
 from ui.tasks_tab import create_tasks_tab
 from ui.throttle import SignInGuard
 from ui.train_tab import create_train_tab
 from ui.validate_tab import create_validate_tab
+
+
+SIGN_IN = "Router Playground: sign in to test how an LLM behaviour router steers an assistant."
+
+
+def signed_in(request: gr.Request) -> str:
+    """Who is signed in, for the page's header."""
+    return f"Signed in as **{safe(username(request))}**"
 
 
 def build_app(services: Services, sign_out: bool = False) -> gr.Blocks:
@@ -21,7 +30,9 @@ def build_app(services: Services, sign_out: bool = False) -> gr.Blocks:
         with gr.Row():
             gr.Markdown("# Router Playground\nHow an LLM behaviour router steers an assistant.")
             if sign_out:
+                who = gr.Markdown(elem_id="signed-in")
                 gr.Button("Sign out", link="logout", size="sm", scale=0, elem_id="sign-out")
+                app.load(signed_in, None, who)
         with gr.Tabs():
             loaders = create_tasks_tab(services)
             loaders += create_chat_tab(services)
@@ -45,7 +56,7 @@ def main() -> None:
           f"http://{host}:{settings.port}", flush=True)
     print(sign_in_notice(settings.host, users), flush=True)
     build_app(services, sign_out=bool(users)).queue().launch(
-        server_name=host, server_port=settings.port, auth=list(users.items()) or None,
+        server_name=host, server_port=settings.port, auth=list(users.items()) or None, auth_message=SIGN_IN,
         max_file_size=f"{settings.max_upload_mb}mb", allowed_paths=[str(settings.exports_dir)],
         run_history=False, app_kwargs={"middleware": [Middleware(SignInGuard)]} if users else None)
 

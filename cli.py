@@ -9,8 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from router.backends import backend_names
-from router.catalog import Catalog, Info, Task
-from router.errors import RouterError
+from router.catalog import Catalog, Info, Task, json_files
+from router.errors import CatalogError, RouterError
 from router.evaluation import PROTOCOLS
 from router.settings import Settings
 from router.strategies import DEFAULT_STRATEGY, STRATEGIES
@@ -98,9 +98,13 @@ def changed(services: Services, action: str) -> None:
 
 
 def tasks_import(services: Services, args) -> None:
-    """Merge (or replace the catalog with) a catalog file."""
-    catalog = services.tasks.import_catalog(catalog_file(services, args.file), replace=args.replace)
-    print(f"imported {args.file}: the catalog has {len(catalog)} tasks")
+    """Merge (or replace the catalog with) catalog or Mojodex task files, a folder for its .json files."""
+    files = [checked_file(services, f, CATALOG_TYPES) for f in json_files(args.files)]
+    if not files:
+        raise CatalogError("no .json file to import", file=", ".join(args.files))
+    catalog = services.tasks.import_catalog(Catalog.load_all(files, services.settings.max_tasks),
+                                            replace=args.replace)
+    print(f"imported {', '.join(f.name for f in files)}: the catalog has {len(catalog)} tasks")
 
 
 def tasks_export(services: Services, args) -> None:
@@ -314,8 +318,9 @@ def add_task_parsers(sub) -> None:
         p.add_argument("--info", action="append", metavar="NAME=DESCRIPTION",
                        help="information the task must collect (repeatable)")
     command(tasks, "delete", tasks_delete, help="delete a task").add_argument("name")
-    imp = command(tasks, "import", tasks_import, help="import a catalog JSON file (ours or Mojodex's shape)")
-    imp.add_argument("file")
+    imp = command(tasks, "import", tasks_import,
+                  help="import catalog JSON files (ours or Mojodex's shape, or one Mojodex task each) or folders")
+    imp.add_argument("files", nargs="+", metavar="FILE_OR_FOLDER")
     imp.add_argument("--replace", action="store_true", help="replace the catalog instead of merging")
     exp = command(tasks, "export", tasks_export, help="export the catalog as JSON")
     exp.add_argument("--shape", choices=["native", "mojodex"], default="native")

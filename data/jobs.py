@@ -7,6 +7,8 @@ from router.errors import InputError
 
 ACTIVE = ("running", "stopping")
 ENDED = ("stopped", "failed", "done")
+STOPPABLE = ("queued", "running")
+RESUMABLE = ("stopped", "failed")
 JSON_COLUMNS = ("config", "eval_runs", "result")
 
 
@@ -99,7 +101,7 @@ class JobStore(Store):
     def resume(self, job: int) -> None:
         """Queue a stopped or failed job again; it resumes from its last checkpoint."""
         status = self.get(job)["status"]
-        if status not in ("stopped", "failed"):
+        if status not in RESUMABLE:
             raise JobError(f"job {job} is {status}; only a stopped or failed job can resume")
         self.mark(job, "queued", finished_at=None)
 

@@ -121,3 +121,10 @@ def m008_served_runs(db: sqlite_utils.Database) -> None:
 def m009_prediction_candidates(db: sqlite_utils.Database) -> None:
     """Predictions keep the candidate tasks of a large catalog with their retrieval scores (JSON)."""
     db["predictions"].add_column("candidates", str)
+
+
+@migration
+def m010_task_display(db: sqlite_utils.Database) -> None:
+    """Tasks keep the name users see and an icon (Mojodex's task_displayed_data and icon)."""
+    for column in ("title", "icon"):
+        db["tasks"].add_column(column, str)

@@ -9,14 +9,15 @@ from router.errors import CatalogError, UnknownTaskError
 def task_from_row(row: dict) -> Task:
     """A Task from a `tasks` row."""
     infos = tuple(Info(i["name"], i["description"]) for i in json.loads(row["infos"] or "[]"))
-    return Task(row["name"], row["description"], row["instructions"] or "", infos)
+    return Task(row["name"], row["description"], row["instructions"] or "", infos, row.get("title") or "",
+                row.get("icon") or "")
 
 
 def task_to_row(task: Task, position: int) -> dict:
     """A `tasks` row from a Task."""
     return {"name": task.name, "description": task.description, "instructions": task.instructions,
             "infos": json.dumps([{"name": i.name, "description": i.description} for i in task.infos]),
-            "position": position, "updated_at": now()}
+            "title": task.title, "icon": task.icon, "position": position, "updated_at": now()}
 
 
 class TaskStore(Store):

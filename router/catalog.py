@@ -28,22 +28,26 @@ class Task:
     description: str
     instructions: str = ""
     infos: tuple[Info, ...] = field(default_factory=tuple)
+    title: str = ""  # the name users see (Mojodex's name_for_user); display only
+    icon: str = ""   # display only
 
     def to_dict(self) -> dict:
-        """Our JSON shape (empty instructions and infos left out)."""
+        """Our JSON shape (empty instructions, infos, title and icon left out)."""
         out = {"name": self.name, "description": self.description}
         if self.instructions:
             out["instructions"] = self.instructions
         if self.infos:
             out["infos"] = [asdict(i) for i in self.infos]
-        return out
+        return out | {k: v for k, v in (("title", self.title), ("icon", self.icon)) if v}
 
     def to_mojodex(self) -> dict:
-        """Mojodex's JSON shape."""
+        """Mojodex's JSON shape (the title, when there is one, as English task_displayed_data)."""
+        shown = [{"language_code": "en", "name_for_user": self.title, "definition_for_user": self.description}]
         return {"name_for_system": self.name, "definition_for_system": self.description,
                 "final_instruction": self.instructions,
                 "infos_to_extract": [{"info_name": i.name, "description": i.description}
-                                     for i in self.infos]}
+                                     for i in self.infos],
+                "icon": self.icon, "task_displayed_data": shown if self.title else []}
 
 
 def check_size(count: int, max_tasks: int | None, file: str | None = None) -> None:
@@ -119,9 +123,24 @@ def task_from_dict(raw: object) -> Task:
         for key in (info_name_key, "description"):
             if not isinstance(info.get(key, ""), str):
                 raise CatalogError("must be a string", field=f"{infos_key}[{k}].{key}")
+    title, icon = display(raw, mojodex)
     return Task(name=raw.get(name_key, ""), description=raw.get(desc_key, ""),
                 instructions=instructions,
-                infos=tuple(Info(i.get(info_name_key, ""), i.get("description", "")) for i in infos))
+                infos=tuple(Info(i.get(info_name_key, ""), i.get("description", "")) for i in infos),
+                title=title, icon=icon)
+
+
+def display(raw: dict, mojodex: bool) -> tuple[str, str]:
+    """The title and icon of a task dict: Mojodex's name_for_user (English first) or ours."""
+    shown = (raw.get("task_displayed_data") or []) if mojodex else [{"name_for_user": raw.get("title")}]
+    if not isinstance(shown, list) or not all(isinstance(d, dict) for d in shown):
+        raise CatalogError("must be a list of objects", field="task_displayed_data")
+    english = sorted(shown, key=lambda d: d.get("language_code") != "en")
+    title, icon = (english[0].get("name_for_user") if english else None) or "", raw.get("icon") or ""
+    for key, value in (("title", title), ("icon", icon)):
+        if not isinstance(value, str):
+            raise CatalogError("must be a string", field=key)
+    return title, icon
 
 
 class Catalog:
@@ -190,9 +209,9 @@ class Catalog:
             doc = loads(text)
         except JsonError as e:
             raise CatalogError(e.problem, file=file, line=e.line) from e
-        items = doc.get("tasks") if isinstance(doc, dict) else doc
+        items = ([doc] if "name_for_system" in doc else doc.get("tasks")) if isinstance(doc, dict) else doc
         if not isinstance(items, list):
-            raise CatalogError('expected a list of tasks or {"tasks": [...]}', file=file,
+            raise CatalogError('expected a list of tasks, {"tasks": [...]} or one Mojodex task', file=file,
                                field="tasks")
         check_size(len(items), max_tasks, file)
         return cls.from_list(items, file=file, lines=element_lines(text, len(items)), max_tasks=max_tasks)
@@ -206,6 +225,16 @@ class Catalog:
         except JsonError as e:
             raise CatalogError(e.problem, file=path.name, line=e.line) from e
         return cls.from_json(text, file=path.name, max_tasks=max_tasks)
+
+    @classmethod
+    def load_all(cls, paths: list[Path], max_tasks: int | None = MAX_TASKS) -> "Catalog":
+        """One catalog of the tasks of several files: catalogs, or one Mojodex task each."""
+        return cls([task for path in paths for task in cls.load(path, max_tasks)])
+
+
+def json_files(paths: list[str | Path]) -> list[Path]:
+    """The files named, a folder standing for the .json files in it (sorted by name)."""
+    return [f for p in map(Path, paths) for f in (sorted(p.glob("*.json")) if p.is_dir() else [p])]
 
 
 def element_lines(text: str, count: int) -> list[int] | None:

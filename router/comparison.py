@@ -5,23 +5,54 @@ from router.metrics import LOWER_IS_BETTER, name, row
 
 BASELINE = "copy baseline"
 BEST = " ★"
+WRONG = " ✗"
 Labels = dict[tuple[object, int], str | None]
 
 
 def matrix(runs: list[tuple[str, dict]]) -> tuple[list[str], list[list]]:
-    """Headers and rows (the runs, then the copy baseline); the best run of each column marked ★."""
+    """Headers and rows (the runs, then the copy baseline); a unique best run of a column marked ★."""
     if not runs:
         return ["config"], []
     flat = [row(m) for _, m in runs]
-    columns = [c for c in flat[0] if c != "turns"]
-    best = {c: (min if c in LOWER_IS_BETTER else max)((f[c] for f in flat if f[c] is not None), default=None)
-            for c in columns}
-    rows = [[title, f["turns"], *(cell(f[c], f[c] is not None and f[c] == best[c] and len(flat) > 1)
-                                  for c in columns)]
-            for (title, _), f in zip(runs, flat)]
     base = row(runs[0][1]["baseline"])
+    columns = [c for c in flat[0] if c != "turns"]
+    best = {c: unique_best([f[c] for f in flat], base[c], c in LOWER_IS_BETTER) for c in columns}
+    rows = [[title, f["turns"], *(cell(f[c], k == best[c]) for c in columns)]
+            for k, ((title, _), f) in enumerate(zip(runs, flat))]
     rows.append([BASELINE, base["turns"], *(cell(base[c], False) for c in columns)])
     return ["config", "turns", *columns], rows
+
+
+def unique_best(values: list, baseline, lower_is_better: bool) -> int | None:
+    """Index of the one best of two or more values; a quality figure must also beat the baseline.
+
+    Costs (latency, tokens, ...) are not held to the baseline, which answers instantly for free.
+    """
+    known = [v for v in values if v is not None]
+    if len(values) < 2 or not known:
+        return None
+    top = (min if lower_is_better else max)(known)
+    beaten = lower_is_better or baseline is None or top > baseline
+    return values.index(top) if known.count(top) == 1 and beaten else None
+
+
+def summary(title: str, m: dict) -> str:
+    """One plain sentence: turn accuracy against the copy baseline, and the share of switches missed."""
+    run, base = m["turn_accuracy"], m["baseline"]["turn_accuracy"]
+    text = f"{title}: turn accuracy {run:.2f} vs copy baseline {base:.2f} ({points(run - base)})"
+    switch = m["points"]["switch"]
+    switches = switch["tp"] + switch["fn"]
+    return text + (f"; misses {switch['fn'] / switches:.0%} of switches" if switches else "")
+
+
+def points(delta: float) -> str:
+    """A difference of two shares in percentage points, signed."""
+    return f"{round(100 * delta):+d} points"
+
+
+def message_number(conv: Conversation, position: int) -> int:
+    """The number of the user message at `position`, from 1, as the Chat counts them."""
+    return conv.user_indices().index(position) + 1
 
 
 def cell(value: float | None, best: bool) -> str:
@@ -39,15 +70,15 @@ def wrong_turns(conversations: list[Conversation], runs: dict[str, Labels],
             labels = [preds.get((key(conv), position), gold) for preds in runs.values()]
             keep = len(set(labels)) > 1 if only_disagreements else any(label != gold for label in labels)
             if keep:
-                out.append([conv.id, position, conv.turns[position].content, name(gold),
-                            *(name(label) for label in labels)])
+                out.append([conv.id, message_number(conv, position), conv.turns[position].content, name(gold),
+                            *(name(label) + ("" if label == gold else WRONG) for label in labels)])
     return out
 
 
 def conversation_table(conv: Conversation, runs: dict[str, Labels]) -> list[list]:
     """Every turn of a conversation with its gold label and each run's label side by side."""
     gold = dict((position, label) for position, label, _ in cases(conv))
-    return [[position, turn.role, turn.content,
+    return [[message_number(conv, position) if turn.role == "user" else "", turn.role, turn.content,
              name(gold[position]) if position in gold else "",
              *(mark(preds, (key(conv), position), gold[position]) if position in gold else ""
                for preds in runs.values())]
@@ -58,7 +89,7 @@ def mark(preds: Labels, turn: tuple[object, int], gold: str | None) -> str:
     """A run's label of a turn, flagged ✗ when it differs from gold, '-' when not routed yet."""
     if turn not in preds:
         return "-"
-    return name(preds[turn]) + ("" if preds[turn] == gold else " ✗")
+    return name(preds[turn]) + ("" if preds[turn] == gold else WRONG)
 
 
 HEADLINE = ("turns", "turn_accuracy", "task_selection", "start_r", "switch_r", "end_r", "none_r")

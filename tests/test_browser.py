@@ -21,6 +21,7 @@ from data.jobs import JobStore
 from data.runs import RunStore
 from data.tasks import TaskStore
 from router.conversation import Conversation, Turn
+from router.settings import default_adapter
 from tests.conftest import ROOT, app_process
 from tests.test_training import tiny_conversations
 
@@ -112,6 +113,7 @@ def choose(page: Page, label: str, option: str) -> None:
 
 
 def test_sign_in_is_required(page):
+    expect(page.get_by_text("Router Playground: sign in to test")).to_be_visible()  # not a bare "Login"
     page.get_by_label("username").fill("ana")
     page.get_by_label("password").fill("wrong")
     page.get_by_role("button", name="Login").click()
@@ -119,12 +121,24 @@ def test_sign_in_is_required(page):
     expect(page.get_by_role("tab", name="Tasks")).to_have_count(0)
     sign_in(page)
     expect(page.get_by_role("tab", name="Validate")).to_be_visible()
+    expect(page).to_have_title("Router Playground")
+    expect(page.locator("#signed-in")).to_have_text("Signed in as ana")
 
 
 def test_add_a_task(page, app):
     sign_in(page)
-    page.get_by_label("Name (snake_case)").fill("press_release")
-    page.get_by_label("Description").fill(f"Write a press release {IMG}")
+    page.get_by_label("Name (snake_case)").fill("Press Release")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#task-note")).to_contain_text("⚠")  # beside the buttons
+    expect(page.locator("#task-note")).to_contain_text("snake_case")
+    expect(page.locator("#catalog-table").get_by_text("meeting_minutes", exact=True)).to_be_visible()
+    expect(page.get_by_text("Error", exact=True)).to_have_count(0)  # no red badge over the panels
+    page.locator("#catalog-table").get_by_text("linkedin_post", exact=True).click()
+    expect(page.get_by_label("Name (snake_case)")).to_have_value("linkedin_post")  # a row opens its task
+    choose(page, "Task to edit", "(new task)")
+    expect(page.get_by_label("Name (snake_case)")).to_have_value("")  # the form emptied before typing
+    fill_and_keep(page.get_by_label("Name (snake_case)"), "press_release")
+    page.get_by_label("Description", exact=True).fill(f"Write a press release {IMG}")
     page.get_by_label("Instructions for the assistant").fill("Ask for the news, then draft it")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text("Saved task 'press_release'.")).to_be_visible()
@@ -145,6 +159,8 @@ def test_run_a_small_comparison(page, app, tmp_path):
     path.write_text(json.dumps(conversation) + "\n")
     sign_in(page)
     page.get_by_role("tab", name="Compare").click()
+    expect(page.locator("#compare-matrix").get_by_role("columnheader")).to_contain_text(
+        ["config", "turns", "turn accuracy"])  # named before any run, not 1 2 3
     page.get_by_text("Import a dataset").click()
     with page.expect_file_chooser() as chooser:
         page.get_by_text("Click to Upload").filter(visible=True).first.click()
@@ -158,8 +174,20 @@ def test_run_a_small_comparison(page, app, tmp_path):
     page.get_by_label("Conversations (0 = all)").fill("1")
     page.get_by_role("button", name="Launch").click()
     expect(page.get_by_role("gridcell", name="copy baseline")).to_be_visible(timeout=SLOW)
-    assert [r["status"] for r in RunStore(app[1], DatasetStore(app[1])).listing()] == ["done"]
+    expect(page.locator("#compare-summary")).to_contain_text(re.compile(
+        r"constrained_calibrated · free: turn accuracy [0-9.]+ vs copy baseline [0-9.]+ \([+-][0-9]+ points\)"))
+    headers = page.locator("#compare-matrix").get_by_role("columnheader")
+    expect(headers.filter(has_text="start recall")).to_have_count(1)
+    assert not [h for h in headers.all_inner_texts() if "_" in h], "no snake_case headers"
+    [run] = RunStore(app[1], DatasetStore(app[1])).listing()
+    assert run["status"] == "done"
     no_injected_markup(page)
+    page.reload()  # no run chosen: a click on a past run chooses it
+    page.get_by_role("tab", name="Compare").click()
+    page.get_by_text("Past runs: click one to add it").click()
+    page.locator("#past-runs").get_by_role("gridcell", name=str(run["id"]), exact=True).first.click()
+    page.get_by_role("button", name="Show", exact=True).click()
+    expect(page.locator("#compare-summary")).to_contain_text(f"#{run['id']} local/embedded")
 
 
 def test_validate_a_conversation(page, app):
@@ -172,6 +200,12 @@ def test_validate_a_conversation(page, app):
     page.reload()
     sign_in(page, "bo", "pw2")
     page.get_by_role("tab", name="Validate").click()
+    page.keyboard.press("Alt+KeyC")  # before opening the queue
+    expect(page.locator("#validate-note")).to_contain_text("⚠ Open a conversation first.")
+    expect(page.get_by_text("Error", exact=True)).to_have_count(0)  # no red badge over the panels
+    page.get_by_text("Annotation guidelines").click()
+    expect(page.get_by_text("Edit the guidelines")).to_be_visible()
+    expect(page.get_by_label("Edit (Markdown)")).to_be_hidden()  # read first; the editor opens on demand
     choose(page, "Dataset", "queue")
     page.get_by_role("button", name="Open queue").click()
     chat = page.get_by_role("log", name="chatbot conversation")
@@ -242,6 +276,8 @@ def test_start_and_stop_a_tiny_training_job(page, app, small_catalog):
     jobs = JobStore(app[1])
     sign_in(page)
     page.get_by_role("tab", name="Train").click()
+    expect(page.get_by_role("button", name="Stop")).to_be_disabled()  # no job yet
+    expect(page.get_by_role("button", name="Resume")).to_be_disabled()
     page.get_by_role("button", name="Refresh datasets").click()
     choose(page, "Datasets", "trainset")
     page.get_by_label("Max steps (-1: epochs)").fill("500")
@@ -258,6 +294,8 @@ def test_start_and_stop_a_tiny_training_job(page, app, small_catalog):
     page.get_by_role("button", name="Stop").click()
     expect(page.get_by_text(f"Job {job['id']}: stopped")).to_be_visible(timeout=SLOW)
     assert jobs.get(job["id"])["status"] == "stopped"
+    expect(page.get_by_role("button", name="Stop")).to_be_disabled()
+    expect(page.get_by_role("button", name="Resume")).to_be_enabled()
     no_injected_markup(page)
 
 
@@ -280,6 +318,18 @@ def test_the_default_router_starts_switches_and_ends_a_task_in_the_chat(page):
     # No setting changed: the shipped adapter over the default catalog routes the live conversation.
     sign_in(page)
     page.get_by_role("tab", name="Chat").click()
+    expect(page.locator("#chat-router")).to_have_text(
+        "Router: the embedded smollm2-135m (local) · adapter smollm2-router · strategy constrained_calibrated")
+    expect(page.locator("#chat-active")).to_contain_text("Active task: none")  # not blank before a message
+    page.get_by_text("Models", exact=True).click()
+    adapter = page.get_by_label("Router adapter (PEFT folder, local only)")
+    fill_and_keep(adapter, "")
+    expect(page.locator("#chat-router")).to_contain_text("untuned embedded base model")
+    fill_and_keep(adapter, default_adapter(None))
+    expect(page.locator("#chat-router")).not_to_contain_text("untuned")
+    page.get_by_text("I need to write the minutes of this morning's meeting", exact=True).click()
+    expect(page.get_by_placeholder("Write to the assistant, Enter sends")).to_have_value(
+        "I need to write the minutes of this morning's meeting")  # an example fills the box
     send_and_wait(page, "I need to write the minutes of this morning's meeting")
     expect(page.locator("#chat-active")).to_contain_text("meeting_minutes")
     expect(page.get_by_text("START", exact=True)).to_be_visible()
@@ -318,4 +368,4 @@ def test_queued_runs_go_on_through_a_reload_and_a_second_user_sees_them(page, ap
     other.context.close()
     runs = RunStore(app[1], DatasetStore(app[1]))
     assert sorted(r["strategy"] for r in runs.listing("queued") if r["status"] == "done") == \
-        ["constrained_calibrated", "zero_shot"]
+        ["constrained_calibrated", "zero_shot"]  # the default strategy, and the one checked

@@ -19,8 +19,20 @@ def test_round_trip_mojodex(small_catalog):
     assert first == {"name_for_system": "meeting_minutes",
                      "definition_for_system": "The user needs help to write the minutes of a meeting",
                      "final_instruction": "Ask who attended, then write the minutes.",
-                     "infos_to_extract": [{"info_name": "attendees", "description": "Who attended"}]}
+                     "infos_to_extract": [{"info_name": "attendees", "description": "Who attended"}],
+                     "icon": "", "task_displayed_data": []}
     assert Catalog.from_json(text) == small_catalog
+
+
+def test_reads_one_mojodex_task_object_with_its_english_title_and_icon():
+    one = {"name_for_system": "qualify_lead", "definition_for_system": "Qualify a lead", "icon": "🎯",
+           "task_displayed_data": [{"language_code": "fr", "name_for_user": "Qualifier un prospect"},
+                                   {"language_code": "en", "name_for_user": "Qualify a lead"}]}
+    [task] = Catalog.from_json(json.dumps(one))
+    assert (task.name, task.title, task.icon) == ("qualify_lead", "Qualify a lead", "🎯")
+    assert Catalog.from_json(Catalog([task]).to_json()) == Catalog([task])  # kept in our shape too
+    with pytest.raises(CatalogError, match="task_displayed_data"):
+        Catalog.from_json(json.dumps(one | {"task_displayed_data": "Qualify"}))
 
 
 def test_reads_a_plain_list():

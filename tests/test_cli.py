@@ -38,6 +38,22 @@ def test_task_commands(cli, tmp_path):
     assert names[-1] == "press_note"
 
 
+def test_tasks_import_takes_a_folder_of_mojodex_task_files(cli, tmp_path):
+    from tests.test_tasks_tab import mojodex_task
+
+    folder = tmp_path / "mojodex_tasks"
+    folder.mkdir()
+    for name, title in (("qualify_lead", "Qualify a lead"), ("press_kit", "Press kit")):
+        (folder / f"{name}.json").write_text(json.dumps(mojodex_task(name, title)))
+    assert ok(cli("tasks", "import", str(folder))) == (
+        "imported press_kit.json, qualify_lead.json: the catalog has 12 tasks\n")
+    listed = json.loads(ok(cli("tasks", "list", "--json")))["tasks"]
+    assert listed[-1]["title"] == "Qualify a lead" and listed[-1]["icon"] == "🎯"
+    (tmp_path / "empty").mkdir()
+    status, _, err = cli("tasks", "import", str(tmp_path / "empty"))
+    assert status == 2 and "no .json file" in err
+
+
 def test_bad_input_says_where_with_status_2(cli, tmp_path):
     status, _, err = cli("tasks", "add", "Bad Name", "--description", "x")
     assert status == 2 and "field 'name'" in err and "snake_case" in err

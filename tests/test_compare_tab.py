@@ -36,11 +36,16 @@ def test_import_launch_compare_export_delete(services, tmp_path):
 
     shown = act.compare(services, [run], False)
     assert shown.runs == [run] and list(shown.table["config"])[-1] == "copy baseline"
-    assert shown.table.iloc[0]["turns"] == 2 and "turn_accuracy" in shown.table.columns
+    assert shown.table.iloc[0]["turns"] == 2 and "turn accuracy" in shown.table.columns
+    assert all("_" not in column for column in shown.table.columns), "columns named as a reader says them"
+    assert shown.summary_md.startswith(f"#{run} local/embedded · constrained · gold: turn accuracy ")
+    assert "vs copy baseline 0.00 (+" in shown.summary_md
+    assert act.rounded(1 / 6) == 0.167 and act.rounded(None) is None, "Past runs showed 0.16666666666666666"
     assert shown.points is not None and shown.labels is not None
 
     rows = act.conversation_view(services, shown.runs, "tiny-1").values.tolist()
     assert [r[3] for r in rows] == ["meeting_minutes", "", "none"]   # gold beside the prediction
+    assert [r[0] for r in rows] == [1, "", 2], "user messages numbered from 1, as in the Chat"
     assert rows[0][2] == TINY["turns"][0]["content"] and rows[0][4] != ""
 
     [saved] = json.loads(open(act.export(services, [run], "json"), encoding="utf-8").read())

@@ -75,6 +75,6 @@ def test_a_2000_task_catalog_is_refused_at_once_naming_the_limit(app, client, tm
     before = TaskStore(DatabaseFile(app[1] / "test.db")).catalog()
     started = time.time()
     with pytest.raises(Exception, match=r"2000 tasks, over the limit of 1000 tasks a catalog may hold"):
-        client.predict(handle_file(str(path)), True, api_name="/import_catalog")
+        client.predict([handle_file(str(path))], True, api_name="/import_catalog")
     assert time.time() - started < 30
     assert TaskStore(DatabaseFile(app[1] / "test.db")).catalog() == before

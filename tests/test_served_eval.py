@@ -237,7 +237,7 @@ def test_the_metric_matrix_shows_failed_turns_tokens_and_cost_beside_latency():
     column = {h: k for k, h in enumerate(headers)}
     assert headers.index("cost_1k") > headers.index("p95_s") and "tokens" in headers
     assert rows[0][column["failed"]] == "2" and rows[1][column["failed"]] == "0 ★"
-    assert rows[0][column["tokens"]] == rows[1][column["tokens"]] == "110.000 ★"  # a tie marks both
+    assert rows[0][column["tokens"]] == rows[1][column["tokens"]] == "110.000"  # a tie marks neither
     assert rows[0][column["cost_1k"]] == f"{1000 * (100 * 1.0 + 10 * 2.0) / 1e6:.3f} ★"
     assert rows[1][column["cost_1k"]] == "-"
 

@@ -33,12 +33,15 @@ def test_a_tiny_job_runs_to_its_adapter(services, small_catalog):
     services.datasets.add("tiny", tiny_conversations(small_catalog))
     job = act.launch(services, ["tiny"], False, FORM)
     deadline = time.time() + 300
+    assert act.show(services, None).can_stop is False and act.show(services, None).can_resume is False
+    assert act.show(services, job).can_stop, "a queued job can stop"
     while time.time() < deadline:
         view = act.show(services, job)
         if "done" in view.progress or "failed" in view.progress:
             break
         time.sleep(2)
     assert "<b>done</b>" in view.progress, view.log
+    assert not view.can_stop and not view.can_resume, "an ended job neither stops nor resumes"
     assert view.rows[0][:3] == [job, "done", "100%"] and view.rows[0][4] == f"job{job}-lora"
     assert "adapter saved" in view.log and services.models.resolve(f"job{job}-lora")[1].endswith("adapter")
     with pytest.raises(Refused, match="Choose a job"):

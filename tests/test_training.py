@@ -119,10 +119,13 @@ def test_a_job_from_the_command_line_registers_an_adapter_that_routes(settings, 
         role, protocol = key.split()
         assert runs.config(run).protocol == protocol and runs.get(run)["dataset"] == "job1-heldout"
         assert runs.get(run)["adapter"] == (model["adapter"] if role == "tuned" else None)
-    from ui.train_actions import evaluated   # what the Train tab shows
+    from ui.train_actions import evaluated, result_summary   # what the Train tab shows
 
-    assert [title for title, _ in evaluated(SimpleNamespace(runs=runs), job)] == [
-        "base free", "fine-tuned free", "base gold", "fine-tuned gold"]
+    shown = evaluated(SimpleNamespace(runs=runs), job)
+    assert [title for title, _ in shown] == ["base free", "fine-tuned free", "base gold", "fine-tuned gold"]
+    lines = result_summary(job, shown).split("  \n")
+    assert len(lines) == 2 and lines[0].startswith("job1-lora (fine-tuned free): turn accuracy ")
+    assert "vs copy baseline" in lines[1]
     base, tuned = (runs.get(job["eval_runs"][k]) for k in ("base gold", "tuned gold"))
     assert base["metrics"]["turns"] == tuned["metrics"]["turns"] > 0
     assert set(tuned["metrics"]["by_source"]) <= {"chat", "generated"}

@@ -83,9 +83,9 @@ def test_page_imports_refuse_bad_files_whole(one_mb, running_app, settings, file
     file = DatabaseFile(settings.db_path)
     before = TaskStore(file).catalog()
     assert "image.json: binary content" in refused(
-        client.predict, handle_file(str(files / "image.json")), False, api_name="/import_catalog")
+        client.predict, [handle_file(str(files / "image.json"))], False, api_name="/import_catalog")
     assert "Invalid file type" in refused(
-        client.predict, handle_file(str(files / "catalog.txt")), False, api_name="/import_catalog")
+        client.predict, [handle_file(str(files / "catalog.txt"))], False, api_name="/import_catalog")
     assert TaskStore(file).catalog() == before
     assert "image.jsonl: binary content" in refused(
         client.predict, handle_file(str(files / "image.jsonl")), "d", api_name="/import_jsonl")
@@ -97,5 +97,5 @@ def test_page_imports_refuse_bad_files_whole(one_mb, running_app, settings, file
         answer = httpx.post(running_app + "gradio_api/upload", files={"files": big}, timeout=60)
     assert answer.status_code == 413 and "maximum allowed size" in answer.text
     assert DatasetStore(file).names() == []
-    client.predict(handle_file(str(files / "good.json")), False, api_name="/import_catalog")
+    client.predict([handle_file(str(files / "good.json"))], False, api_name="/import_catalog")
     assert "press_release" in TaskStore(file).catalog()

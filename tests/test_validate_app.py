@@ -64,6 +64,8 @@ def test_the_queue_of_me_and_refusals(services, small_catalog):
     with pytest.raises(Refused) as refused:
         act.confirm(services, QueueFilter("d"), ValidatePage(), None, [], "ana")
     assert refused.value.control == "pk"
+    with pytest.raises(Refused, match="Open a conversation first"):  # the page's empty box sends 0
+        act.confirm(services, QueueFilter("d"), ValidatePage(), 0, [], "ana")
     with pytest.raises(Refused, match="Nothing to go back to"):
         act.back(services, QueueFilter("d"), ValidatePage(), 1)
     with pytest.raises(Refused, match="dataset to split"):

@@ -1,10 +1,12 @@
 """What the Chat tab does, as functions of the services and plain values (no gradio here)."""
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from data.annotations import label_name
 from data.datasets import check_name
 from router.chat import Chat
+from router.embedded import EMBEDDED
 from router.strategies import DEFAULT_STRATEGY
 from services import Services
 from ui.errors import Refused
@@ -22,6 +24,27 @@ class Models:
     reply_model: str | None = None
     max_tokens: int = 128
     router_adapter: str | None = None
+
+
+# A start, a switch and an end with the default catalog (README: the demo script)
+EXAMPLES = ["I need to write the minutes of this morning's meeting",
+            "Actually, first draft a LinkedIn post about our launch",
+            "thanks, that's all"]
+UNTUNED_MD = ("⚠ The untuned embedded base model: a small placeholder that routes poorly. "
+              "Choose a fine-tuned adapter or a served model under *Models*.")
+
+
+def router_named(models: Models) -> str:
+    """The router the Chat talks to, in words (model, adapter, strategy), as Markdown."""
+    model = blank_none(models.router_model)
+    adapter = blank_none(models.router_adapter)
+    local = models.router_backend == "local"
+    model_md = safe(model) if model else f"the embedded {safe(EMBEDDED)}" if local else "the server's default model"
+    adapter_md = f"adapter {safe(Path(adapter).name)}" if adapter and local else "no adapter"
+    router_md = (f"**Router:** {model_md} ({safe(models.router_backend)}) · {adapter_md} · "
+                 f"strategy {safe(models.strategy)}")
+    untuned = local and not model and not adapter
+    return router_md + ("  \n" + UNTUNED_MD if untuned else "")
 
 
 def blank_none(text: str | None) -> str | None:

@@ -9,7 +9,7 @@ from router.errors import RouterError
 from router.strategies import DEFAULT_STRATEGY, STRATEGIES
 from services import Services
 from ui import chat_actions as act
-from ui.chat_view import messages, panel
+from ui.chat_view import active_task, badge, messages, panel
 from ui.errors import shown
 from ui.escaping import safe
 from ui.tuned_models import tuned_model_picker
@@ -28,7 +28,7 @@ def send(services: Services, chat, text, *models):
     try:
         steps = act.exchange(services, chat, text, act.Models(*models))
         step = next(steps)
-        yield *view(step, "Routed; the assistant is replying…"), gr.skip(), gr.skip()
+        yield *view(step, "Routed; the assistant is replying…"), gr.skip(), ""  # the sent text leaves the box
         for step in steps:
             yield messages(step), *[gr.skip()] * 9  # only the conversation changes
     except RouterError as e:
@@ -64,6 +64,8 @@ def create_chat_tab(services: Services) -> list:
     with gr.Tab("Chat", id="chat") as tab:
         gr.Markdown("Every message is routed first (catalog of the Tasks tab, read afresh each time); "
                     "the reply then follows the active task's instructions, or answers freely.")
+        router_md = gr.Markdown(act.router_named(act.Models(router_adapter=services.settings.default_adapter)),
+                                elem_id="chat-router")
         c = conversation_panel()
         models = models_panel(services)
         with gr.Accordion("Save / reopen", open=False):
@@ -77,6 +79,8 @@ def create_chat_tab(services: Services) -> list:
                 open_btn = gr.Button("Reopen and continue")
         state = gr.State(None)
 
+    gr.on([m.change for m in models], lambda *m: act.router_named(act.Models(*m)), models, router_md,
+          show_progress="hidden")
     shown_view = [c.chatbot, c.active, c.badge, c.scores, c.reading, c.latency, c.timeline, c.status]
     gr.on([c.send_btn.click, c.message.submit], bound(send, services), [state, c.message, *models],
           [*shown_view, state, c.message], api_name="chat_send")
@@ -95,19 +99,20 @@ def conversation_panel() -> SimpleNamespace:
         with gr.Column(scale=3):
             chatbot = gr.Chatbot(label="Conversation", height=460)
             message = gr.Textbox(show_label=False, placeholder="Write to the assistant, Enter sends")
+            gr.Examples(act.EXAMPLES, message, label="Try a start, a switch, then an end (click, then Send)")
             with gr.Row():
                 send_btn = gr.Button("Send", variant="primary")
                 reset_btn = gr.Button("Reset")
             status = gr.Markdown()
         with gr.Column(scale=2):
-            active = gr.Markdown(elem_id="chat-active")
-            badge = gr.HTML()
+            active = gr.Markdown(active_task(Chat.new()), elem_id="chat-active")
+            event = gr.HTML(badge(None))
             scores = gr.Plot(label="Candidate probabilities (constrained)")
             reading = gr.Markdown()
             latency = gr.Markdown()
     timeline = gr.Plot(label="Timeline: task after each user message, with its event")
     return SimpleNamespace(chatbot=chatbot, message=message, send_btn=send_btn, reset_btn=reset_btn,
-                           status=status, active=active, badge=badge, scores=scores, reading=reading,
+                           status=status, active=active, badge=event, scores=scores, reading=reading,
                            latency=latency, timeline=timeline)
 
 

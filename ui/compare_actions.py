@@ -8,7 +8,7 @@ import pandas as pd
 from data.runs import config_of
 from data.samples import import_demo
 from data.sgd import import_sgd
-from router.comparison import breakdown, conversation_table, matrix, wrong_turns
+from router.comparison import breakdown, conversation_table, matrix, summary, wrong_turns
 from router.embedded import EMBEDDED
 from router.evaluation import Progress, RunConfig
 from router.prices import load_prices, priced
@@ -18,10 +18,14 @@ from ui.compare_figures import invalid_frame, label_heatmap, latency_boxes, poin
 from ui.errors import Refused
 from ui.escaping import safe
 from ui.files import write_file
+from ui.metric_names import spoken
 
-RUN_HEADERS = ["id", "dataset", "config", "status", "turns", "turn_accuracy", "created_at"]
-QUEUE_HEADERS = ["id", "dataset", "config", "status", "routed", "failed", "turn_accuracy",
-                 "tokens/decision", "error"]
+RUN_HEADERS = ["id", "dataset", "config", "status", "turns", "turn accuracy", "created at"]
+QUEUE_HEADERS = ["id", "dataset", "config", "status", "routed", "failed", "turn accuracy",
+                 "tokens per decision", "error"]
+WRONG_HEADERS = ["conversation", "message", "user", "gold"]  # then each run's label
+VIEW_HEADERS = ["message", "role", "text", "gold"]
+DIGITS = 3  # of the figures in the run tables
 
 
 @dataclass
@@ -36,6 +40,7 @@ class Comparison:
     """Everything the Compare tab shows about a set of finished runs."""
 
     runs: list[int]
+    summary_md: str
     table: pd.DataFrame
     points: object
     titles: list[str]
@@ -60,8 +65,13 @@ def run_choices(services: Services, dataset: str | None) -> list[tuple[str, int]
 def past_runs(services: Services, dataset: str | None) -> list[list]:
     """Rows of the past-runs table."""
     return [[r["id"], r["dataset"], config_of(r).title, r["status"], (r["metrics"] or {}).get("turns"),
-             (r["metrics"] or {}).get("turn_accuracy"), r["created_at"]]
+             rounded((r["metrics"] or {}).get("turn_accuracy")), r["created_at"]]
             for r in (services.runs.listing(dataset) if dataset else [])]
+
+
+def rounded(value: float | None) -> float | None:
+    """A figure rounded for a table; None stays unknown."""
+    return None if value is None else round(value, DIGITS)
 
 
 def configs(dataset: str, models: str, backend: str, adapter: str, strategies: list[str],
@@ -124,8 +134,9 @@ def queued_runs(services: Services) -> list[list]:
     for r in services.queue.listing():
         m = r["metrics"] or {}
         rows.append([r["id"], r["dataset"], config_of(r).title, r["status"],
-                     f"{r['routed'] or 0}/{r['total'] or '?'}", m.get("failed"), m.get("turn_accuracy"),
-                     m.get("tokens", {}).get("per_decision"), r["error"] or ""])
+                     f"{r['routed'] or 0}/{r['total'] or '?'}", m.get("failed"),
+                     rounded(m.get("turn_accuracy")), rounded(m.get("tokens", {}).get("per_decision")),
+                     r["error"] or ""])
     return rows
 
 
@@ -168,11 +179,12 @@ def compare(services: Services, run_ids: list[int] | None, only_disagreements: b
     wrong = wrong_turns(drilled(services, labels), labels, only_disagreements)
     by_source = breakdown(titled)
     return Comparison(
-        [r["id"] for r in runs], pd.DataFrame(rows, columns=headers), point_heatmaps(titled), [t for t, _ in titled],
+        [r["id"] for r in runs], "  \n".join(safe(summary(t, m)) for t, m in titled),
+        pd.DataFrame(rows, columns=[spoken(h) for h in headers]), point_heatmaps(titled), [t for t, _ in titled],
         label_heatmap(*titled[0]) if titled else None,
         latency_boxes({run_title(r): [p["latency"] for p in services.runs.predictions(r["id"])]
                        for r in runs}),
-        invalid_frame(titled), pd.DataFrame(wrong, columns=["conversation", "turn", "user", "gold", *labels]),
+        invalid_frame(titled), pd.DataFrame(wrong, columns=[*WRONG_HEADERS, *labels]),
         list(dict.fromkeys(w[0] for w in wrong)), pd.DataFrame(by_source[1], columns=by_source[0]))
 
 
@@ -188,7 +200,7 @@ def conversation_view(services: Services, run_ids: list[int] | None,
     labels = predicted(services, finished(services, run_ids))
     conv = next((c for c in drilled(services, labels) if c.id == conversation), None)
     rows = conversation_table(conv, labels) if conv else []
-    return pd.DataFrame(rows, columns=["turn", "role", "message", "gold", *labels])
+    return pd.DataFrame(rows, columns=[*VIEW_HEADERS, *labels])
 
 
 def delete(services: Services, run_ids: list[int] | None) -> str:

@@ -10,8 +10,9 @@ from router.evaluation import PROTOCOLS
 from router.strategies import DEFAULT_STRATEGY, STRATEGIES
 from services import Services
 from ui import compare_actions as act
-from ui.compare_actions import QUEUE_HEADERS, RUN_HEADERS, ComparePage
+from ui.compare_actions import QUEUE_HEADERS, RUN_HEADERS, VIEW_HEADERS, WRONG_HEADERS, ComparePage
 from ui.errors import shown
+from ui.metric_names import LEGEND_MD
 from ui.wiring import Loader, bound
 from ui.tuned_models import tuned_model_picker
 
@@ -76,7 +77,7 @@ def enqueue(services: Services, dataset, models, backend, adapter, strategies, p
 def show(services: Services, run_ids, only_disagreements):
     """Compare the chosen runs; they become the page's shown runs."""
     c = act.compare(services, run_ids, only_disagreements)
-    return (c.table, c.points, gr.update(choices=c.titles, value=c.titles[0] if c.titles else None),
+    return (c.summary_md, c.table, c.points, gr.update(choices=c.titles, value=c.titles[0] if c.titles else None),
             c.labels, c.latency, c.invalid, c.wrong, gr.update(choices=c.conversations, value=None),
             c.sources, ComparePage(c.runs))
 
@@ -86,6 +87,11 @@ def delete(services: Services, dataset, run_ids):
     """Delete the chosen runs."""
     gr.Info(act.delete(services, run_ids))
     return run_choice(services, dataset)
+
+
+def picked_run(chosen: list[int] | None, evt: gr.SelectData):
+    """The runs to compare with the clicked past run added: Show, Delete and Export act on them."""
+    return list(dict.fromkeys([*(chosen or []), int(evt.row_value[0])])) if evt.row_value else gr.skip()
 
 
 def create_compare_tab(services: Services) -> list[Loader]:
@@ -118,7 +124,7 @@ def create_compare_tab(services: Services) -> list[Loader]:
 
 def bind_runs(services: Services, dataset, asked: SimpleNamespace, runs: SimpleNamespace, page) -> None:
     """Bind launching, showing, deleting and exporting runs."""
-    views = [runs.matrix, runs.points, runs.label_run, runs.labels, runs.latency, runs.invalid,
+    views = [runs.summary, runs.matrix, runs.points, runs.label_run, runs.labels, runs.latency, runs.invalid,
              runs.wrong, runs.conversation, runs.sources, page]
     listing = [asked.run_pick, runs.table]
     dataset.change(bound(run_choice, services), dataset, listing, api_name="list_runs")
@@ -130,6 +136,7 @@ def bind_runs(services: Services, dataset, asked: SimpleNamespace, runs: SimpleN
                           [page, runs.label_run], runs.labels)
     runs.conversation.change(shown(lambda p, conv: act.conversation_view(services, p.runs, conv)),
                              [page, runs.conversation], runs.view, api_name="show_conversation")
+    runs.table.select(picked_run, asked.run_pick, asked.run_pick)
     runs.delete_btn.click(bound(delete, services), [dataset, asked.run_pick], listing, api_name="delete_runs")
     for kind in ("csv", "json"):
         runs.export_btns[kind].click(shown(partial(act.export, services, kind=kind)), asked.run_pick,
@@ -193,10 +200,14 @@ def launch_panel(services: Services) -> SimpleNamespace:
 
 def results_panel() -> SimpleNamespace:
     """The comparison: metric matrix, figures, drill-down, past runs."""
-    matrix = gr.Dataframe(label="Metrics (★ best of each column; copy baseline last; "
-                                "cost per 1,000 decisions from ROUTER_PRICES)", interactive=False, wrap=True)
+    summary = gr.Markdown(elem_id="compare-summary")
+    matrix = gr.Dataframe(label="Metrics (★ the one best run of a column, better than the copy baseline; "
+                                "copy baseline last)", interactive=False, wrap=True, elem_id="compare-matrix",
+                          headers=["config", "turns", "turn accuracy"])
+    with gr.Accordion("What each metric means", open=False):
+        gr.Markdown(LEGEND_MD)
     with gr.Accordion("Per data source and event type", open=False):
-        sources = gr.Dataframe(interactive=False, wrap=True)
+        sources = gr.Dataframe(headers=["scope", "metric"], interactive=False, wrap=True)
     points = gr.Plot(label="Confusion matrices per point (start, switch, end)")
     with gr.Row():
         with gr.Column():
@@ -207,16 +218,17 @@ def results_panel() -> SimpleNamespace:
             invalid = gr.BarPlot(x="config", y="invalid", label="Invalid outputs")
     with gr.Accordion("Drill down: turns the runs get wrong", open=True):
         only = gr.Checkbox(label="Only the turns where the runs disagree")
-        wrong = gr.Dataframe(interactive=False, wrap=True)
+        wrong = gr.Dataframe(headers=WRONG_HEADERS, interactive=False, wrap=True)
         conversation = gr.Dropdown(label="Show a conversation", choices=[])
-        view = gr.Dataframe(interactive=False, wrap=True)
-    with gr.Accordion("Past runs", open=False):
-        table = gr.Dataframe(headers=RUN_HEADERS, interactive=False, wrap=True)
+        view = gr.Dataframe(headers=VIEW_HEADERS, interactive=False, wrap=True)
+    with gr.Accordion("Past runs: click one to add it to the runs to compare", open=False):
+        table = gr.Dataframe(headers=RUN_HEADERS, interactive=False, wrap=True, elem_id="past-runs")
         with gr.Row():
-            delete_btn = gr.Button("Delete the chosen runs", variant="stop")
-            export_btns = {"csv": gr.Button("Export CSV"), "json": gr.Button("Export JSON")}
+            delete_btn = gr.Button("Delete the runs to compare", variant="stop")
+            export_btns = {"csv": gr.Button("Export their predictions (CSV)"),
+                           "json": gr.Button("Export them (JSON)")}
             download = gr.File(label="Export", interactive=False)
-    return SimpleNamespace(matrix=matrix, sources=sources, points=points, label_run=label_run, labels=labels,
-                           latency=latency, invalid=invalid, only=only, wrong=wrong,
+    return SimpleNamespace(summary=summary, matrix=matrix, sources=sources, points=points, label_run=label_run,
+                           labels=labels, latency=latency, invalid=invalid, only=only, wrong=wrong,
                            conversation=conversation, view=view, table=table, delete_btn=delete_btn,
                            export_btns=export_btns, download=download)

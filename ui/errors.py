@@ -24,3 +24,20 @@ def shown(callback):
         except RouterError as e:
             raise gr.Error(safe(e)) from e
     return wrapper
+
+
+def noted(keep: int):
+    """Wrap a callback whose first output is a note beside its controls.
+
+    A RouterError becomes a ⚠ note there, and its other `keep` outputs stay as they are: no red
+    "Error" on the panels, as gr.Error would put.
+    """
+    def wrap(callback):
+        @functools.wraps(callback)
+        def wrapper(*args, **kwargs):
+            try:
+                return callback(*args, **kwargs)
+            except RouterError as e:
+                return f"⚠ {safe(e)}", *[gr.skip()] * keep
+        return wrapper
+    return wrap

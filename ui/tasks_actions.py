@@ -1,4 +1,5 @@
 """What the Tasks tab does, as functions of the services and plain values (no gradio here)."""
+from dataclasses import replace
 from router.catalog import Catalog, Info, Task
 from router.uploads import CATALOG_TYPES, check_upload
 from services import Services
@@ -9,9 +10,13 @@ from ui.files import write_file
 NEW = "(new task)"
 
 
+HEADERS = ["task", "description", "instructions", "information to collect"]
+
+
 def table(catalog: Catalog) -> list[list[str]]:
-    """Rows of the catalog table."""
-    return [[t.name, t.description, t.instructions, ", ".join(i.name for i in t.infos)]
+    """Rows of the catalog table: the task as users see it (icon, title) and by name, and all it holds."""
+    return [[" ".join(p for p in (t.icon, t.title, f"({t.name})" if t.title else t.name) if p),
+             t.description, t.instructions, "\n".join(f"{i.name}: {i.description}" for i in t.infos)]
             for t in catalog]
 
 
@@ -34,8 +39,9 @@ def save(services: Services, selected: str, name: str, description: str, instruc
     task = Task(name.strip(), description.strip(), instructions.strip(), infos_from_rows(infos))
     if selected == NEW:
         services.tasks.add(task)
-    else:
-        services.tasks.update(selected, task)
+    else:  # the title and icon of an imported task are kept
+        shown = services.tasks.catalog().get(selected) or task
+        services.tasks.update(selected, replace(task, title=shown.title, icon=shown.icon))
     return task.name, f"Saved task '{safe(task.name)}'."
 
 
@@ -47,13 +53,15 @@ def delete(services: Services, selected: str) -> str:
     return f"Deleted task '{safe(selected)}'."
 
 
-def import_file(services: Services, file: str | None, replace: bool) -> str:
-    """Import a catalog file, merged by name or replacing the catalog; a message."""
-    if not file:
-        raise Refused("Choose a JSON catalog file first.", "upload")
-    checked = check_upload(file, CATALOG_TYPES, services.settings.max_upload_mb)
-    catalog = services.tasks.import_catalog(Catalog.load(checked, services.settings.max_tasks), replace=replace)
-    return f"Imported {safe(checked.name)}: the catalog has {len(catalog)} tasks."
+def import_files(services: Services, files: list[str] | str | None, whole: bool) -> str:
+    """Import catalog or Mojodex task files as one catalog, merged by name or replacing it; a message."""
+    files = [files] if isinstance(files, str) else list(files or [])
+    if not files:
+        raise Refused("Choose JSON catalog or task files first.", "upload")
+    checked = [check_upload(f, CATALOG_TYPES, services.settings.max_upload_mb) for f in files]
+    catalog = services.tasks.import_catalog(Catalog.load_all(checked, services.settings.max_tasks), replace=whole)
+    names = ", ".join(path.name for path in checked)
+    return f"Imported {safe(names)}: the catalog has {len(catalog)} tasks."
 
 
 def export(services: Services, shape: str) -> str:

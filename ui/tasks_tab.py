@@ -3,7 +3,7 @@ import gradio as gr
 
 from services import Services
 from ui import tasks_actions as act
-from ui.errors import shown
+from ui.errors import noted, shown
 from ui.tasks_actions import NEW
 from ui.wiring import Loader, bound
 
@@ -22,23 +22,29 @@ def announced(services: Services, message: str, selected: str = NEW):
     return listing(services, selected)
 
 
-@shown
+@noted(keep=2)
 def save(services: Services, selected, name, description, instructions, infos):
-    """Save the form as a task."""
+    """Save the form as a task; what was done, beside the buttons."""
     saved, message = act.save(services, selected, name, description, instructions, infos)
-    return announced(services, message, saved)
+    return message, *listing(services, saved)
 
 
-@shown
+@noted(keep=2)
 def delete(services: Services, selected):
-    """Delete the chosen task."""
-    return announced(services, act.delete(services, selected))
+    """Delete the chosen task; what was done, beside the buttons."""
+    return act.delete(services, selected), *listing(services)
 
 
 @shown
-def import_file(services: Services, file, replace):
-    """Import a catalog file."""
-    return announced(services, act.import_file(services, file, replace))
+def import_files(services: Services, files, replace):
+    """Import catalog or task files."""
+    return announced(services, act.import_files(services, files, replace))
+
+
+def picked(services: Services, evt: gr.SelectData):
+    """The task of the clicked row of the catalog table, chosen for editing."""
+    names = services.tasks.catalog().names
+    return names[evt.index[0]] if evt.index and evt.index[0] < len(names) else gr.skip()
 
 
 def create_tasks_tab(services: Services) -> list[Loader]:
@@ -47,7 +53,7 @@ def create_tasks_tab(services: Services) -> list[Loader]:
         gr.Markdown("The task catalog the router chooses from. Changes apply to the next decision.")
         with gr.Row():
             with gr.Column(scale=3):
-                tasks_table = gr.Dataframe(headers=["name", "description", "instructions", "infos"],
+                tasks_table = gr.Dataframe(headers=act.HEADERS,
                                            interactive=False, wrap=True, label="Catalog",
                                            elem_id="catalog-table")
             with gr.Column(scale=2):
@@ -61,10 +67,12 @@ def create_tasks_tab(services: Services) -> list[Loader]:
                 with gr.Row():
                     save_btn = gr.Button("Save", variant="primary")
                     delete_btn = gr.Button("Delete", variant="stop")
+                note = gr.Markdown(elem_id="task-note")
         with gr.Accordion("Import / export", open=False):
             with gr.Row():
-                upload = gr.File(label="Catalog JSON (ours or Mojodex's shape)", file_types=[".json"],
-                                 type="filepath")
+                upload = gr.File(label="Catalog or task JSON files (ours, or Mojodex's: a catalog or "
+                                       "one task per file)", file_types=[".json"], type="filepath",
+                                 file_count="multiple")
                 with gr.Column():
                     replace = gr.Checkbox(label="Replace the whole catalog (otherwise merge by name)")
                     import_btn = gr.Button("Import")
@@ -76,8 +84,9 @@ def create_tasks_tab(services: Services) -> list[Loader]:
     catalog = [tasks_table, selected]
     form = [name, description, instructions, infos]
     selected.change(shown(bound(act.form, services)), selected, form)
-    save_btn.click(bound(save, services), [selected, *form], catalog, api_name="save_task")
-    delete_btn.click(bound(delete, services), selected, catalog, api_name="delete_task")
-    import_btn.click(bound(import_file, services), [upload, replace], catalog, api_name="import_catalog")
+    tasks_table.select(bound(picked, services), None, selected)
+    save_btn.click(bound(save, services), [selected, *form], [note, *catalog], api_name="save_task")
+    delete_btn.click(bound(delete, services), selected, [note, *catalog], api_name="delete_task")
+    import_btn.click(bound(import_files, services), [upload, replace], catalog, api_name="import_catalog")
     export_btn.click(shown(bound(act.export, services)), shape, download, api_name="export_catalog")
     return [Loader(bound(listing, services), catalog)]

@@ -2,7 +2,8 @@
 from dataclasses import dataclass, fields
 import pandas as pd
 
-from router.comparison import breakdown
+from data.jobs import RESUMABLE, STOPPABLE
+from router.comparison import breakdown, summary
 from router.training.config import TrainConfig, default_of, kinds_of
 from services import Services
 from ui.errors import Refused
@@ -23,6 +24,9 @@ class JobView:
     log: str
     comparison: pd.DataFrame
     recalls: object
+    can_stop: bool = False
+    can_resume: bool = False
+    summary_md: str = ""
 
 
 def job_rows(services: Services) -> list[list]:
@@ -85,9 +89,22 @@ def show(services: Services, job_id: int | None) -> JobView:
     job = services.jobs.get(job_id) if job_id else None
     runs = evaluated(services, job) if job else []
     headers, rows = breakdown(runs)
+    status = (job or {}).get("status")
     return JobView(job_rows(services), progress_html(job), loss_figure(services.jobs.losses(job_id) if job_id else []),
                    "\n".join(((job or {}).get("log") or "").splitlines()[-LOG_LINES:]),
-                   pd.DataFrame(rows, columns=headers), recall_figure(runs))
+                   pd.DataFrame(rows, columns=headers), recall_figure(runs),
+                   status in STOPPABLE, status in RESUMABLE, result_summary(job, runs))
+
+
+def result_summary(job: dict | None, runs: list[tuple[str, dict]]) -> str:
+    """One plain sentence per fine-tuned evaluation against the copy baseline, as Markdown."""
+    return "  \n".join(safe(summary(title, m)) for title, m in fine_tuned(job, runs))
+
+
+def fine_tuned(job: dict | None, runs: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
+    """The fine-tuned evaluations, titled with the job's adapter: 'job3-lora (fine-tuned free)'."""
+    name = (job or {}).get("model") or f"job {(job or {}).get('id')}"
+    return [(f"{name} ({title})", m) for title, m in runs if title.startswith("fine-tuned")]
 
 
 def chosen(job_id: float | None) -> int:

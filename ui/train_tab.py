@@ -40,7 +40,8 @@ def field_input(f: Field) -> gr.components.Component:
 def view(services: Services, job_id):
     """The jobs and the chosen job, as the components' values."""
     v = act.show(services, job_id)
-    return v.rows, v.progress, v.losses, v.log, v.comparison, v.recalls
+    return (v.rows, v.progress, v.losses, v.log, v.comparison, v.recalls, gr.update(interactive=v.can_stop),
+            gr.update(interactive=v.can_resume), v.summary_md)
 
 
 def job_choice(services: Services, selected: int | None = None):
@@ -82,19 +83,20 @@ def create_train_tab(services: Services) -> list[Loader]:
         with gr.Row():
             ids = act.job_ids(services)  # numbers only: names come after sign-in
             job_pick = gr.Dropdown(label="Job", choices=ids, value=ids[0] if ids else None)
-            stop_btn = gr.Button("Stop", variant="stop")
-            resume_btn = gr.Button("Resume")
+            stop_btn = gr.Button("Stop", variant="stop", interactive=False)  # until a job can
+            resume_btn = gr.Button("Resume", interactive=False)
         progress = gr.HTML()
         with gr.Row():
             losses = gr.Plot(label="Train and eval loss")
             log = gr.Textbox(label="Log", lines=14, max_lines=14, autoscroll=True)
         gr.Markdown("What training changed, overall, per data source and per event type "
                     "(a model that learned the style of one source fails on the others):")
-        comparison = gr.Dataframe(interactive=False, wrap=True)
+        result = gr.Markdown(elem_id="train-summary")
+        comparison = gr.Dataframe(headers=["scope", "metric"], interactive=False, wrap=True)
         recalls = gr.Plot(label="Recall at start, switch and end")
         timer = gr.Timer(2.0)
 
-    views = [jobs_table, progress, losses, log, comparison, recalls]
+    views = [jobs_table, progress, losses, log, comparison, recalls, stop_btn, resume_btn, result]
     listed = shown(lambda: gr.update(choices=services.datasets.names()))
     refresh_btn.click(listed, None, datasets)
     tab.select(listed, None, datasets)

@@ -80,8 +80,8 @@ def go(services: Services, flt: QueueFilter, pk: int | None, page: ValidatePage,
 
 
 def require(pk: float | None) -> int:
-    """The shown conversation's number; refused when none is shown."""
-    if pk is None:
+    """The shown conversation's number; refused when none is shown (an empty number box sends 0)."""
+    if not pk:
         raise Refused("Open a conversation first.", "pk")
     return int(pk)
 

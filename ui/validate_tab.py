@@ -9,7 +9,7 @@ from router.generator import KINDS, Mix
 from services import Services
 from ui import validate_actions as act
 from ui.auth import load_users, username
-from ui.errors import shown
+from ui.errors import noted, shown
 from ui.validate_actions import ALL, ANYONE, MAX_TURNS, ME, Shown, Step, ValidatePage
 from ui.validate_view import guidelines_view
 from ui.wiring import Loader, bound
@@ -41,11 +41,14 @@ def shown_updates(view: Shown) -> list:
     return [view.pk, view.info, view.chat, view.events, gr.update(choices=view.turns, value=None), *drops]
 
 
+NAV_OUTPUTS = 8 + MAX_TURNS  # page, counts, the five of the conversation, its label slots, the plot
+
+
 def moved(step: Step) -> list:
-    """Values of the navigation's components after a move; its message as a toast."""
+    """Values of the navigation's components after a move, its note (cleared) first; its message as a toast."""
     if step.message:
         gr.Info(step.message)
-    return [step.page, step.counts, *shown_updates(step.shown), step.frame]
+    return ["", step.page, step.counts, *shown_updates(step.shown), step.frame]
 
 
 def queue(request: gr.Request, dataset, status, task, assigned):
@@ -53,7 +56,7 @@ def queue(request: gr.Request, dataset, status, task, assigned):
     return act.queue_filter(dataset, status, task, assigned, username(request))
 
 
-@shown
+@noted(keep=NAV_OUTPUTS)
 def open_queue(services: Services, dataset, status, task, assigned, page, request: gr.Request):
     """Show the first conversation of the queue."""
     return moved(act.open_queue(services, queue(request, dataset, status, task, assigned), page))
@@ -66,7 +69,7 @@ def open_one(services: Services, pk, page):
     return [page, *shown_updates(view)]
 
 
-@shown
+@noted(keep=NAV_OUTPUTS)
 def confirm(services: Services, request: gr.Request, dataset, status, task, assigned, page, pk, *values):
     """Validate the shown conversation and move on."""
     flt = queue(request, dataset, status, task, assigned)
@@ -79,26 +82,26 @@ def save_labels(services: Services, request: gr.Request, pk, *values):
     gr.Info(act.save_labels(services, pk, list(values), username(request)))
 
 
-@shown
+@noted(keep=NAV_OUTPUTS)
 def skip(services: Services, dataset, status, task, assigned, page, pk, request: gr.Request):
     """Move to the next conversation of the queue."""
     return moved(act.skip(services, queue(request, dataset, status, task, assigned), page, pk))
 
 
-@shown
+@noted(keep=NAV_OUTPUTS)
 def back(services: Services, dataset, status, task, assigned, page, pk, request: gr.Request):
     """Move to the conversation opened before."""
     return moved(act.back(services, queue(request, dataset, status, task, assigned), page, pk))
 
 
-@shown
+@noted(keep=NAV_OUTPUTS)
 def flag(services: Services, dataset, status, task, assigned, page, pk, comment, request: gr.Request):
     """Flag the shown conversation and move on."""
     flt = queue(request, dataset, status, task, assigned)
     return moved(act.flag(services, flt, page, pk, comment, username(request)))
 
 
-@shown
+@noted(keep=NAV_OUTPUTS)
 def delete_or_restore(services: Services, dataset, status, task, assigned, page, pk, request: gr.Request):
     """Delete or restore the shown conversation."""
     flt = queue(request, dataset, status, task, assigned)
@@ -150,7 +153,7 @@ def create_validate_tab(services: Services) -> list[Loader]:
     page = gr.State(ValidatePage())
     filters = [q.dataset, q.status, q.task, q.assigned, page]
     view = [q.pk, q.info, q.conversation, q.events, q.typo_turn, *q.drops]
-    nav = [page, q.counts, *view, q.plot]
+    nav = [q.note, page, q.counts, *view, q.plot]
     q.open_btn.click(bound(open_queue, services), filters, nav, api_name="open_queue")
     q.pk.submit(bound(open_one, services), [q.pk, page], [page, *view], api_name="show_conversation")
     q.buttons["confirm"].click(bound(confirm, services), [*filters, q.pk, *q.drops], nav, api_name="confirm")
@@ -196,7 +199,7 @@ def queue_panel() -> SimpleNamespace:
             info = gr.Markdown()
             conversation = gr.Chatbot(label="Conversation", height=480)
         with gr.Column(scale=2):
-            pk = gr.Number(label="Conversation # (type one and press Enter to open it)", precision=0)
+            pk = gr.Number(None, label="Conversation # (type one and press Enter to open it)", precision=0)
             drops = [gr.Dropdown(visible=False, allow_custom_value=True) for _ in range(MAX_TURNS)]
             events = gr.Dataframe(headers=EVENT_HEADERS, interactive=False, wrap=True,
                                   label="Events that follow from the labels")
@@ -206,6 +209,7 @@ def queue_panel() -> SimpleNamespace:
                    "back": gr.Button("Back (Alt+B)", elem_id=SHORTCUTS["KeyB"]),
                    "skip": gr.Button("Skip (Alt+N)", elem_id=SHORTCUTS["KeyN"]),
                    "delete": gr.Button("Delete / restore (Alt+D)", variant="stop", elem_id=SHORTCUTS["KeyD"])}
+    note = gr.Markdown(elem_id="validate-note")
     with gr.Row():
         comment = gr.Textbox(label="Comment for the flag", scale=3)
         buttons["flag"] = gr.Button("Flag for review (Alt+F)", elem_id=SHORTCUTS["KeyF"])
@@ -216,15 +220,16 @@ def queue_panel() -> SimpleNamespace:
     return SimpleNamespace(dataset=dataset, status=status, task=task, assigned=assigned, open_btn=open_btn,
                            counts=counts, plot=plot, info=info, conversation=conversation, pk=pk, drops=drops,
                            events=events, buttons=buttons, comment=comment, typo_turn=typo_turn,
-                           typo_text=typo_text)
+                           typo_text=typo_text, note=note)
 
 
 def tools_panel() -> SimpleNamespace:
     """Guidelines, splitting among annotators and agreement, export, generation."""
     with gr.Accordion("Annotation guidelines", open=False):
         guide = gr.Markdown()
-        guide_text = gr.Textbox(lines=8, label="Edit (Markdown)")
-        guide_btn = gr.Button("Save guidelines")
+        with gr.Accordion("Edit the guidelines", open=False):  # read far more often than changed
+            guide_text = gr.Textbox(lines=8, label="Edit (Markdown)")
+            guide_btn = gr.Button("Save guidelines")
     with gr.Accordion("Annotators: split the queue, agreement", open=False):
         with gr.Row():
             annotators = gr.Textbox(label="Annotators (comma-separated)")
