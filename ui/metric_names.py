@@ -16,6 +16,8 @@ METRICS = {
     "end_r": ("end recall", "share of real ends caught"),
     "none_p": ("no-task precision", "share of predicted 'no task' that are right"),
     "none_r": ("no-task recall", "share of messages without a task recognised as such"),
+    "recall_at_k": ("candidate recall", "share of messages whose right task was among the retrieved candidates "
+                                        "(1 when the whole catalog was shown)"),
     "invalid": ("invalid outputs", "answers naming no task of the catalog (the current task is kept)"),
     "p50_s": ("median latency (s)", "seconds per decision, half of them faster"),
     "p95_s": ("95th pct latency (s)", "seconds per decision, 95% of them faster"),
