@@ -10,7 +10,7 @@ gets the service's prefix), the synthetic bank's tasks and generated distractors
 1. Retrieval alone, over `--recall-limit` dev dialogues (gold previous label as the current task,
    candidates kept from one turn to the next as the router keeps them): recall@k of the gold task,
    over all turns with a gold task and over the start/switch turns only.
-2. Routing, over `--limit` dialogues (free protocol, the embedded default router), each setting in a
+2. Routing, over `--limit` dialogues (free protocol, the default router: shipped adapter, calibrated), each setting in a
    process of its own so that its peak resident memory is its own: decision p50/p95, peak RSS, recall@k,
    turn accuracy, how often the candidate set changed from one decision to the next, tokens read.
    Without the candidate stage only up to `--full-up-to` tasks (1,000 tasks would not fit).
@@ -112,9 +112,10 @@ def route_one(root: Path, size: int, limit: int, above: int, k: int) -> dict:
     """Route `limit` dialogues over `size` tasks (free protocol) and return the figures as a dict."""
     from router.services import RouterFactory
     from router.settings import Settings
+    from router.strategies import DEFAULT_STRATEGY
 
     settings = replace(Settings.from_env(), candidates_above=above, candidates_k=k)
-    router = RouterFactory(settings).router()
+    router = RouterFactory(settings).router(DEFAULT_STRATEGY, "local", None, settings.default_adapter)
     pairs = dialogues(root, limit, size)
     router.decide(pairs[0][1], pairs[0][0].turns[:1], None)  # warm-up (and the index), not timed
     decisions, judged = [], []
@@ -135,7 +136,7 @@ def route_one(root: Path, size: int, limit: int, above: int, k: int) -> dict:
 
 def route_table(root: Path, sizes: list[int], limit: int, full_up_to: int, k: int) -> None:
     """Each setting in its own process; one line each."""
-    print(f"\nrouting, {limit} SGD dev dialogues, free protocol, embedded default router, k={k}")
+    print(f"\nrouting, {limit} SGD dev dialogues, free protocol, default router (shipped adapter, calibrated), k={k}")
     print(f"{'tasks':>6}{'stage':>7}{'turns':>7}{'p50 s':>8}{'p95 s':>8}{'peak RSS MB':>13}"
           f"{'recall':>8}{'turn acc':>10}{'set changed':>13}{'tokens read':>13}")
     for size in sizes:
