@@ -67,8 +67,7 @@ class RunQueue:
 
     def listing(self) -> list[dict]:
         """Queued runs, newest first, with their status and progress."""
-        ids = [r[0] for r in self.db.execute("SELECT id FROM runs WHERE queued = 1 ORDER BY id DESC")]
-        return [self.runs.get(run) for run in ids]
+        return self.runs.rows("r.queued = 1", [])
 
     def orphaned(self, row: dict) -> bool:
         """Whether a running queued run lost its worker (process gone, or no heartbeat for a while)."""

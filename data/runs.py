@@ -106,8 +106,8 @@ class RunStore(Store):
         runs of the run queue (data.run_queue) instead of those run in a process of their own.
         """
         return next((r["id"] for r in self.listing(config.dataset)
-                     if (r["status"] == "interrupted" or (r["status"] == "done" and self.failed(r["id"])))
-                     and bool(r["queued"]) == queued and config_of(r) == config), None)
+                     if bool(r["queued"]) == queued and config_of(r) == config
+                     and (r["status"] == "interrupted" or (r["status"] == "done" and self.failed(r["id"])))), None)
 
     def failed(self, run: int) -> int:
         """How many turns of run `run` failed (no answer after the retries)."""

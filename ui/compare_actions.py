@@ -74,9 +74,13 @@ def rounded(value: float | None) -> float | None:
     return None if value is None else round(value, DIGITS)
 
 
-def configs(dataset: str, models: str, backend: str, adapter: str, strategies: list[str],
+def configs(dataset: str | None, models: str, backend: str, adapter: str, strategies: list[str] | None,
             protocol: str, limit: float | None) -> list[RunConfig]:
     """Every model x strategy configuration asked for (a blank model line is the embedded one)."""
+    if not dataset:
+        raise Refused("Choose or import a dataset first.", "dataset")
+    if not strategies:
+        raise Refused("Choose at least one strategy.", "strategies")
     names = [m.strip() or None for m in (models or "").splitlines()] or [None]
     return [RunConfig(dataset, strategy, backend, model, (adapter or "").strip() or None, protocol,
                       int(limit) if limit else None)
@@ -117,10 +121,6 @@ def launch(services: Services, dataset: str | None, models: str, backend: str, a
 
     `steps(config)` gives the progress callback of each run.
     """
-    if not dataset:
-        raise Refused("Choose or import a dataset first.", "dataset")
-    if not strategies:
-        raise Refused("Choose at least one strategy.", "strategies")
     done = []
     for config in configs(dataset, models, backend, adapter, strategies, protocol, limit):
         router = services.routers.router(config.strategy, config.backend, config.model, config.adapter)
@@ -144,10 +144,6 @@ def enqueue(services: Services, dataset: str | None, models: str, backend: str, 
             strategies: list[str] | None, protocol: str, limit: float | None,
             concurrency: float | None) -> str:
     """Queue every model x strategy asked for on `dataset` for the background worker; what was done."""
-    if not dataset:
-        raise Refused("Choose or import a dataset first.", "dataset")
-    if not strategies:
-        raise Refused("Choose at least one strategy.", "strategies")
     queued = [services.queue.submit(c, int(concurrency) if concurrency else None)
               for c in configs(dataset, models, backend, adapter, strategies, protocol, limit)]
     return f"Queued {len(queued)} run(s); they go on while the page is closed."
