@@ -71,7 +71,7 @@ def wrong_turns(conversations: list[Conversation], runs: dict[str, Labels],
             keep = len(set(labels)) > 1 if only_disagreements else any(label != gold for label in labels)
             if keep:
                 out.append([conv.id, message_number(conv, position), conv.turns[position].content, name(gold),
-                            *(name(label) + ("" if label == gold else WRONG) for label in labels)])
+                            *(flagged(label, gold) for label in labels)])
     return out
 
 
@@ -87,9 +87,12 @@ def conversation_table(conv: Conversation, runs: dict[str, Labels]) -> list[list
 
 def mark(preds: Labels, turn: tuple[object, int], gold: str | None) -> str:
     """A run's label of a turn, flagged ✗ when it differs from gold, '-' when not routed yet."""
-    if turn not in preds:
-        return "-"
-    return name(preds[turn]) + ("" if preds[turn] == gold else WRONG)
+    return flagged(preds[turn], gold) if turn in preds else "-"
+
+
+def flagged(label: str | None, gold: str | None) -> str:
+    """A label's name, flagged ✗ when it differs from gold."""
+    return name(label) + ("" if label == gold else WRONG)
 
 
 HEADLINE = ("turns", "turn_accuracy", "task_selection", "start_r", "switch_r", "end_r", "none_r")
