@@ -187,7 +187,8 @@ def test_run_a_small_comparison(page, app, tmp_path):
     page.get_by_text("Past runs: click one to add it").click()
     page.locator("#past-runs").get_by_role("gridcell", name=str(run["id"]), exact=True).first.click()
     page.get_by_role("button", name="Show", exact=True).click()
-    expect(page.locator("#compare-summary")).to_contain_text(f"#{run['id']} local/embedded")
+    expect(page.locator("#compare-summary")).to_contain_text(f"#{run['id']} local/embedded",
+                                                             timeout=SLOW)  # figures and plots are drawn first
 
 
 def test_validate_a_conversation(page, app):
