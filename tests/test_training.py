@@ -209,3 +209,16 @@ def test_every_field_carries_its_label_help_and_rules_into_help_and_validation(c
     assert 0.5 in Bounds(0, 1) and 1 not in Bounds(0, 1, high_open=True) and -1 in Bounds(1, also=-1)
     with pytest.raises(TrainConfigError, match="field 'wrong_current_share': must be in \\[0, 1\\], not 2"):
         replace(quick_config(), wrong_current_share=2)
+
+
+def test_quantize_off_trains_lora_over_the_full_precision_base(monkeypatch):
+    # Stand-in: no GPU here, so CUDA's presence is simulated (bitsandbytes is installed).
+    import torch
+
+    from router.training.job import LORA_CPU, LORA_CUDA, QLORA, training_method
+
+    assert training_method(True) == training_method(False) == LORA_CPU
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert training_method(True) == QLORA
+    assert training_method(False) == LORA_CUDA
+    assert TrainConfig.from_dict({"datasets": ["d"], "quantize": False}).quantize is False

@@ -103,6 +103,9 @@ class TrainConfig:
                                          help="decisions trained a second time with a wrong current task and "
                                               "the gold answer (live, the router is given its own previous "
                                               "decision, which may be wrong)")
+    quantize: bool = setting(True, label="QLoRA: 4-bit base model on CUDA",
+                             help="on CUDA with bitsandbytes, load the base model in 4-bit NF4 (QLoRA); off: "
+                                  "LoRA over the base in bf16 mixed precision, as the CPU routes it (no effect on CPU)")
     init_adapter: str | None = setting(None, label="Adapter to continue", nonempty=True,
                                        help="continue training this LoRA adapter folder (its rank and modules "
                                             "win over lora_*) instead of a new one")

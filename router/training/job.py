@@ -13,7 +13,7 @@ from router.settings import Settings
 from router.training.config import TrainConfig
 from router.training.packing import BranchMask, PackedCollator
 
-QLORA, LORA_CPU, LORA_CUDA = "QLoRA 4-bit (CUDA)", "LoRA on CPU", "LoRA on CUDA (no bitsandbytes)"
+QLORA, LORA_CPU, LORA_CUDA = "QLoRA 4-bit (CUDA)", "LoRA on CPU", "LoRA on CUDA (bf16 mixed precision)"
 
 
 class Reporter(Protocol):
@@ -55,11 +55,11 @@ class TrainResult:
         return self.decisions / self.seconds if self.seconds else 0.0
 
 
-def training_method() -> str:
-    """QLoRA when CUDA and bitsandbytes are there, plain LoRA otherwise."""
+def training_method(quantize: bool = True) -> str:
+    """QLoRA when CUDA and bitsandbytes are there (and `quantize`), plain LoRA otherwise."""
     if not torch.cuda.is_available():
         return LORA_CPU
-    return QLORA if importlib.util.find_spec("bitsandbytes") else LORA_CUDA
+    return QLORA if quantize and importlib.util.find_spec("bitsandbytes") else LORA_CUDA
 
 
 def model_path(base: str, settings: Settings) -> str:
@@ -150,7 +150,7 @@ def sft_config(config: TrainConfig, method: str, has_eval: bool):
         eval_strategy="steps" if has_eval else "no", eval_steps=config.eval_steps,
         save_strategy="steps", save_steps=config.save_steps, save_total_limit=2,
         use_cpu=method == LORA_CPU,
-        bf16=method == QLORA, report_to="none", disable_tqdm=True, dataloader_num_workers=0, **packed)
+        bf16=method != LORA_CPU, report_to="none", disable_tqdm=True, dataloader_num_workers=0, **packed)
 
 
 def last_checkpoint(folder: str) -> str | None:
@@ -170,7 +170,7 @@ def train(config: TrainConfig, train_rows: list[dict], eval_rows: list[dict],
     if not train_rows:
         raise RouterError("no training example: the datasets have no labelled user turn that fits "
                           f"max_seq_length {config.max_seq_length}")
-    method = training_method()
+    method = training_method(config.quantize)
     kind = "packed rows (one per conversation)" if config.packing else "examples (one per decision)"
     reporter.log(f"training with {method}: {len(train_rows)} train and {len(eval_rows)} eval {kind}")
     path = model_path(config.base_model, settings)
