@@ -32,13 +32,20 @@ def test_same_seed_same_conversations_other_seed_others():
 def test_bank_is_large_and_keeps_away_from_the_demo_tasks():
     bank = load_bank()
     names = {t.task.name for t in bank.tasks}
-    assert len(names) >= 50 and not names & DEMO_TASKS
+    assert len(names) >= 110 and not names & DEMO_TASKS
     for t in bank.tasks:
         assert len(t.openings) >= 5 and len(t.details) >= 5 and 2 <= len(t.replies) <= 3
         assert t.task.description.startswith(("The user wants", "The user needs"))
     assert len(bank.user["ends"]) >= 25 and len(bank.user["smalltalk"]) >= 20
     assert len(bank.uncovered) >= 25 and all(u.covered_by <= names for u in bank.uncovered)
 
+
+
+def test_bank_task_names_and_things_avoid_the_held_out_demo_tasks():
+    banned = ("minutes", "linkedin", "memo", "prospect", "job_description", "weekly_report", "complaint",
+              "sales_call", "follow_up_email", "meeting_prep")
+    for t in load_bank().tasks:
+        assert not [b for b in banned if b in t.task.name.lower() or b in t.thing.lower()], t.task.name
 
 def test_each_conversation_is_labelled_over_its_own_catalog(many):
     assert {c.meta["scenario"] for c in many} == set(SCENARIOS)
