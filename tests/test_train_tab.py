@@ -11,7 +11,8 @@ from ui.train_tab import form_names
 
 FORM = dict(base_model="", lora_r=4, lora_alpha=8, lora_dropout=0.0, target_modules="q_proj, v_proj",
             learning_rate=2e-4, epochs=1, max_steps=1, max_minutes=0, max_seq_length=400, batch_size=1,
-            grad_accumulation=1, eval_steps=1000, eval_fraction=0.2, packing=True, wrong_current_share=0.5)
+            grad_accumulation=1, eval_steps=1000, eval_fraction=0.2, packing=True, quantize=True,
+            wrong_current_share=0.5)
 
 
 def test_the_form_is_read_as_typed_fields():

@@ -98,7 +98,7 @@ class TrainConfig:
                                         "(about 5x faster)",
                             help="one row per conversation, each decision a branch over the shared prefix "
                                  "(router/training/packing.py); off: one example per decision")
-    wrong_current_share: float = setting(0.5, label="Share of decisions also trained with a wrong current task",
+    wrong_current_share: float = setting(1.0, label="Share of decisions also trained with a wrong current task",
                                          bounds=Bounds(0, 1),
                                          help="decisions trained a second time with a wrong current task and "
                                               "the gold answer (live, the router is given its own previous "
