@@ -240,10 +240,9 @@ def test_compare_two_runs_figures_drill_down_and_exports(page, app):
     expect(page.get_by_role("gridcell", name="copy baseline")).to_be_visible(timeout=SLOW)
     titles = page.locator("#compare-points .annotation-text")
     expect(titles).to_have_count(6)  # 2 runs x start, switch, end
-    assert page.locator("#compare-points .xtick text").count() >= 6
-    assert overlaps(page, "#compare-points .annotation-text", "#compare-points .xtick text") == []
+    assert page.locator("#compare-points .xaxislayer-above text").count() >= 6
+    assert overlaps(page, "#compare-points .annotation-text", "#compare-points .xaxislayer-above text") == []
     runs = RunStore(app[1], DatasetStore(app[1])).listing("pair")
-    expect(page.locator("#acted-on")).to_contain_text(f"#{runs[0]['id']} local/embedded")  # what Delete acts on
     choose(page, "Show a conversation", "pair-1")
     view = page.locator("#drill-view")
     expect(view.get_by_role("gridcell", name="1", exact=True)).to_be_visible()  # numbered as the Chat does
@@ -253,8 +252,9 @@ def test_compare_two_runs_figures_drill_down_and_exports(page, app):
     wrong = view.get_by_role("gridcell").filter(has_text="✗").first
     expect(wrong).to_have_css("background-color", "rgb(253, 226, 226)")  # a wrong prediction stands out
     page.get_by_text("Past runs: click one to add it").click()
+    expect(page.locator("#acted-on")).to_contain_text(f"#{runs[0]['id']} local/embedded")  # what Delete acts on
     page.get_by_role("button", name="Download metrics (CSV)").click()
-    expect(page.get_by_text(re.compile(r"metrics-[0-9-]+\.csv"))).to_be_visible(timeout=SLOW)
+    expect(page.get_by_role("cell", name=re.compile(r"metrics-[0-9-]+\.csv"))).to_be_visible(timeout=SLOW)
     page.locator("#run-pick [title='Clear']").click()
     expect(page.locator("#acted-on")).to_contain_text("choose some above")
     page.get_by_role("button", name="Download metrics (CSV)").click()

@@ -76,8 +76,8 @@ def show(services: Services, run_ids, only_disagreements):
     """Compare the chosen runs; they become the page's shown runs."""
     c = act.compare(services, run_ids, only_disagreements)
     return ("", c.summary_md, c.table, c.points, gr.update(choices=c.titles, value=c.titles[0] if c.titles else None),
-            c.labels, c.latency, c.invalid, act.highlighted(c.wrong), gr.update(choices=c.conversations, value=None),
-            c.sources, ComparePage(c.runs))
+            c.labels, c.latency, c.invalid, drill_table(c.wrong, WRONG_WIDTHS),
+            gr.update(choices=c.conversations, value=None), c.sources, ComparePage(c.runs))
 
 
 @noted(keep=2)
@@ -95,13 +95,24 @@ def label_figure(services: Services, page: ComparePage, title):
 @noted(keep=1)
 def conversation_view(services: Services, page: ComparePage, conversation):
     """Every turn of the chosen conversation with each shown run's label."""
-    return "", act.highlighted(act.conversation_view(services, page.runs, conversation))
+    return "", drill_table(act.conversation_view(services, page.runs, conversation), VIEW_WIDTHS)
 
 
 @noted(keep=1)
 def export(services: Services, run_ids, kind):
     """Write the chosen runs to a file to download."""
     return "", act.export(services, run_ids, kind)
+
+
+WRONG_WIDTHS = [10, 6, 30, 14]  # % of the table: conversation, message, user, gold; the runs share the rest
+VIEW_WIDTHS = [6, 8, 32, 14]  # message, role, text, gold
+
+
+def drill_table(table, fixed: list[int]):
+    """A drill-down table, wrong predictions highlighted, each run's column in view (the rest shared)."""
+    runs = len(table.columns) - len(fixed)
+    share = (100 - sum(fixed)) / max(1, runs)
+    return gr.update(value=act.highlighted(table), column_widths=[f"{w}%" for w in fixed] + [f"{share:.1f}%"] * runs)
 
 
 def picked_run(chosen: list[int] | None, evt: gr.SelectData):
@@ -254,7 +265,7 @@ def results_panel() -> SimpleNamespace:
             export_btns = {"metrics": gr.Button("Download metrics (CSV)"),
                            "csv": gr.Button("Export their predictions (CSV)"),
                            "json": gr.Button("Export them (JSON)")}
-            download = gr.File(label="Export", interactive=False)
+        download = gr.File(label="Export", interactive=False)
         past_note = gr.Markdown(elem_id="past-note")
     return SimpleNamespace(summary=summary, label_note=label_note, drill_note=drill_note, acted_on=acted_on,
                            past_note=past_note, matrix=matrix, sources=sources, points=points, label_run=label_run,
