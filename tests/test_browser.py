@@ -233,6 +233,10 @@ def test_compare_two_runs_figures_drill_down_and_exports(page, app):
     page.get_by_role("tab", name="Compare").click()
     page.get_by_role("button", name="Refresh", exact=True).click()
     expect(page.get_by_label("Dataset", exact=True).filter(visible=True)).to_have_value("pair")
+    page.get_by_label("constrained_calibrated").uncheck()
+    page.get_by_role("button", name="Launch").click()
+    expect(page.locator("#launch-note")).to_contain_text("⚠ Choose at least one strategy.")  # beside Launch
+    page.get_by_label("constrained_calibrated").check()
     page.get_by_label("zero_shot").check()
     page.get_by_label("Conversations (0 = all)").fill("1")
     page.get_by_role("button", name="Launch").click()
@@ -352,7 +356,9 @@ def test_chat_routes_replies_and_saves(page, app):
     expect(name).to_have_value("chats")  # rendered with its default: typing now is not overwritten
     fill_and_keep(name, MARKDOWN)
     page.get_by_role("button", name="Save conversation").click()
+    expect(page.locator("#save-note")).to_contain_text("⚠")  # beside the button
     expect(page.get_by_text("must be 1 to 64 letters")).to_be_visible()
+    expect(page.get_by_text("Error", exact=True)).to_have_count(0)
     expect(page.get_by_text(PIXEL).first).to_be_visible()  # the name, in the error, as text
     no_injected_markup(page)
     fill_and_keep(name, "chats")
@@ -379,6 +385,8 @@ def test_start_and_stop_a_tiny_training_job(page, app, small_catalog):
     page.get_by_role("tab", name="Train").click()
     expect(page.get_by_role("button", name="Stop")).to_be_disabled()  # no job yet
     expect(page.get_by_role("button", name="Resume")).to_be_disabled()
+    page.get_by_role("button", name="Launch").click()
+    expect(page.locator("#train-note")).to_contain_text("⚠ Choose at least one dataset.")  # beside Launch
     page.get_by_role("button", name="Refresh datasets").click()
     choose(page, "Datasets", "trainset")
     page.get_by_label("Max steps (-1: epochs)").fill("500")
