@@ -44,7 +44,7 @@ def app(tmp_path_factory):
     """The app with sign-in on its own database; yields (url, database file)."""
     data_dir = tmp_path_factory.mktemp("browser") / "var"
     data_dir.mkdir()
-    with app_process(data_dir, {"ROUTER_USERS": USERS, "ROUTER_USERS_FILE": ""}) as url:
+    with app_process(data_dir, {"ROUTER_USERS": USERS, "ROUTER_USERS_FILE": "", "ROUTER_ADMINS": "ana"}) as url:
         yield url, DatabaseFile(data_dir / "test.db")
 
 
@@ -149,6 +149,20 @@ def test_add_a_task(page, app):
     no_injected_markup(page)
 
 
+def test_a_refused_task_import_keeps_the_catalog(page, tmp_path):
+    bad = tmp_path / "broken.json"
+    bad.write_text('{"tasks": [{"name": "x"')
+    sign_in(page)
+    page.get_by_text("Import / export").click()
+    with page.expect_file_chooser() as chooser:
+        page.get_by_text("Click to Upload").filter(visible=True).first.click()
+    chooser.value.set_files(bad)
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.locator("#import-note")).to_contain_text("⚠", timeout=SLOW)  # beside the Import button
+    expect(page.locator("#catalog-table").get_by_text("meeting_minutes", exact=True)).to_be_visible()
+    expect(page.get_by_text("Error", exact=True)).to_have_count(0)
+
+
 def test_run_a_small_comparison(page, app, tmp_path):
     conversation = {"id": "tiny-1", "source": "browser", "turns": [
         {"role": "user", "content": f"Please help me write the minutes of our meeting {SCRIPT}",
@@ -191,6 +205,68 @@ def test_run_a_small_comparison(page, app, tmp_path):
                                                              timeout=SLOW)  # figures and plots are drawn first
 
 
+def overlaps(page: Page, first: str, second: str) -> list:
+    """Pairs of texts of the elements matching the two selectors whose boxes intersect in the page."""
+    return page.evaluate("""([first, second]) => {
+      const boxes = (sel) => [...document.querySelectorAll(sel)].map(e => [e.textContent, e.getBoundingClientRect()]);
+      const meet = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+      return boxes(first).flatMap(([t, a]) => boxes(second).filter(([, b]) => meet(a, b)).map(([u]) => [t, u]));
+    }""", [first, second])
+
+
+def right_edge_inside(page: Page, table: str) -> None:
+    """Every header of the table ends inside the table's visible box: no column cut or scrolled away."""
+    box = page.locator(table).bounding_box()
+    for header in page.locator(f"{table} th").all():
+        assert header.bounding_box()["x"] + header.bounding_box()["width"] <= box["x"] + box["width"] + 1, \
+            header.inner_text()
+
+
+def test_compare_two_runs_figures_drill_down_and_exports(page, app):
+    DatasetStore(app[1]).add("pair", [Conversation("pair-1", (
+        Turn("user", "Please help me write the minutes of this morning's meeting with the sales team "
+                     "about the quarterly numbers", "linkedin_post", True),  # a gold label no router gives
+        Turn("assistant", "Sure, who attended?"),
+        Turn("user", "Thanks, that's all for today", None, True)))])
+    page.set_viewport_size({"width": 1440, "height": 900})
+    sign_in(page)
+    page.get_by_role("tab", name="Compare").click()
+    page.get_by_role("button", name="Refresh", exact=True).click()
+    expect(page.get_by_label("Dataset", exact=True).filter(visible=True)).to_have_value("pair")
+    page.get_by_label("constrained_calibrated").uncheck()
+    page.get_by_role("button", name="Launch").click()
+    expect(page.locator("#launch-note")).to_contain_text("⚠ Choose at least one strategy.")  # beside Launch
+    page.get_by_label("constrained_calibrated").check()
+    page.get_by_label("zero_shot").check()
+    page.get_by_label("Conversations (0 = all)").fill("1")
+    page.get_by_role("button", name="Launch").click()
+    expect(page.locator("#launch-note")).to_contain_text("Finished 2 run(s).", timeout=SLOW)
+    expect(page.get_by_role("gridcell", name="copy baseline")).to_be_visible(timeout=SLOW)
+    titles = page.locator("#compare-points .annotation-text")
+    expect(titles).to_have_count(6)  # 2 runs x start, switch, end
+    assert page.locator("#compare-points .xaxislayer-above text").count() >= 6
+    assert overlaps(page, "#compare-points .annotation-text", "#compare-points .xaxislayer-above text") == []
+    runs = RunStore(app[1], DatasetStore(app[1])).listing("pair")
+    choose(page, "Show a conversation", "pair-1")
+    view = page.locator("#drill-view")
+    expect(view.get_by_role("gridcell", name="1", exact=True)).to_be_visible()  # numbered as the Chat does
+    expect(view.locator("th").filter(has_text=f"#{runs[0]['id']}")).to_be_visible()
+    right_edge_inside(page, "#drill-view")
+    right_edge_inside(page, "#drill-wrong")
+    wrong = view.get_by_role("gridcell").filter(has_text="✗").first
+    expect(wrong).to_have_css("background-color", "rgb(253, 226, 226)")  # a wrong prediction stands out
+    page.get_by_text("Past runs: click one to add it").click()
+    expect(page.locator("#acted-on")).to_contain_text(f"#{runs[0]['id']} local/embedded")  # what Delete acts on
+    page.get_by_role("button", name="Download metrics (CSV)").click()
+    expect(page.get_by_role("cell", name=re.compile(r"metrics-[0-9-]+\.csv"))).to_be_visible(timeout=SLOW)
+    page.locator("#run-pick [title='Clear']").click()
+    expect(page.locator("#acted-on")).to_contain_text("choose some above")
+    page.get_by_role("button", name="Download metrics (CSV)").click()
+    expect(page.locator("#past-note")).to_contain_text("⚠ Choose the runs to export.")
+    expect(titles).to_have_count(6)  # the figures stay
+    expect(page.get_by_text("Error", exact=True)).to_have_count(0)
+
+
 def test_validate_a_conversation(page, app):
     store = AnnotationStore(app[1])
     DatasetStore(app[1]).add("queue", [Conversation("q1", (
@@ -220,6 +296,34 @@ def test_validate_a_conversation(page, app):
     row = next(store.db["labels"].rows_where("conversation_id = ?", [pk], order_by="id desc"))
     assert (row["origin"], row["annotator"]) == ("annotator", "bo")
     no_injected_markup(page)
+
+
+def test_validate_opens_a_long_conversation_at_its_start_with_every_column_in_view(page, app):
+    turns = []
+    for k in range(8):
+        turns += [Turn("user", f"Message {k + 1}: please help me write the minutes of the long meeting we had "
+                               "this morning with the whole sales team about the quarterly numbers",
+                       "meeting_minutes", True),
+                  Turn("assistant", "Sure, who attended and what was decided? " * 4)]
+    DatasetStore(app[1]).add("long", [Conversation("long-1", tuple(turns))])
+    page.set_viewport_size({"width": 1440, "height": 900})
+    sign_in(page, "bo", "pw2")
+    page.get_by_role("tab", name="Validate").click()
+    choose(page, "Dataset", "long")
+    page.get_by_role("button", name="Open queue").click()
+    expect(page.locator("#validate-events").get_by_role("gridcell", name="start", exact=True)).to_be_visible()
+    time.sleep(2)  # any scrolling after the render has happened
+    scrolled = page.locator("#validate-chat").evaluate("""el => [...el.querySelectorAll('*')]
+      .filter(e => e.scrollHeight > e.clientHeight + 20 && /auto|scroll/.test(getComputedStyle(e).overflowY))
+      .map(e => e.scrollTop)""")
+    assert scrolled == [0], scrolled  # the conversation overflows its box and shows its start
+    right_edge_inside(page, "#validate-events")
+    page.get_by_text("Annotation guidelines").click()
+    page.get_by_text("Edit the guidelines").click()
+    fill_and_keep(page.get_by_label("Edit (Markdown)"), "Label everything as none.")
+    page.get_by_role("button", name="Save guidelines").click()
+    expect(page.locator("#guide-note")).to_contain_text("⚠ Only ana may change the guidelines")
+    assert "Label everything as none." not in AnnotationStore(app[1]).guidelines()
 
 
 def test_markdown_payloads_show_as_text_in_the_validate_tab(page, app):
@@ -252,7 +356,9 @@ def test_chat_routes_replies_and_saves(page, app):
     expect(name).to_have_value("chats")  # rendered with its default: typing now is not overwritten
     fill_and_keep(name, MARKDOWN)
     page.get_by_role("button", name="Save conversation").click()
+    expect(page.locator("#save-note")).to_contain_text("⚠")  # beside the button
     expect(page.get_by_text("must be 1 to 64 letters")).to_be_visible()
+    expect(page.get_by_text("Error", exact=True)).to_have_count(0)
     expect(page.get_by_text(PIXEL).first).to_be_visible()  # the name, in the error, as text
     no_injected_markup(page)
     fill_and_keep(name, "chats")
@@ -279,6 +385,8 @@ def test_start_and_stop_a_tiny_training_job(page, app, small_catalog):
     page.get_by_role("tab", name="Train").click()
     expect(page.get_by_role("button", name="Stop")).to_be_disabled()  # no job yet
     expect(page.get_by_role("button", name="Resume")).to_be_disabled()
+    page.get_by_role("button", name="Launch").click()
+    expect(page.locator("#train-note")).to_contain_text("⚠ Choose at least one dataset.")  # beside Launch
     page.get_by_role("button", name="Refresh datasets").click()
     choose(page, "Datasets", "trainset")
     page.get_by_label("Max steps (-1: epochs)").fill("500")
@@ -291,9 +399,10 @@ def test_start_and_stop_a_tiny_training_job(page, app, small_catalog):
         time.sleep(1)
     [job] = jobs.listing()
     assert job["status"] == "running", job
-    expect(page.get_by_text(f"Job {job['id']}: running")).to_be_visible(timeout=SLOW)
+    expect(page.locator("#train-progress")).to_contain_text(f"Job {job['id']}: running", timeout=SLOW)
     page.get_by_role("button", name="Stop").click()
-    expect(page.get_by_text(f"Job {job['id']}: stopped")).to_be_visible(timeout=SLOW)
+    expect(page.locator("#job-note")).to_contain_text(f"Job {job['id']}: ")  # beside the button, not a toast
+    expect(page.locator("#train-progress")).to_contain_text(f"Job {job['id']}: stopped", timeout=SLOW)
     assert jobs.get(job["id"])["status"] == "stopped"
     expect(page.get_by_role("button", name="Stop")).to_be_disabled()
     expect(page.get_by_role("button", name="Resume")).to_be_enabled()

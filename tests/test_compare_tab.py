@@ -1,10 +1,12 @@
 """The Compare tab's actions on a real database and the real embedded model, on one tiny conversation."""
 import json
 
+import pandas as pd
 import pytest
 
 from tests.test_sgd import SCHEMA, multi, single
 from ui import compare_actions as act
+from ui.compare_figures import point_heatmaps
 from ui.errors import Refused
 
 TINY = {"id": "tiny-1", "source": "ui-test", "turns": [
@@ -51,9 +53,32 @@ def test_import_launch_compare_export_delete(services, tmp_path):
     [saved] = json.loads(open(act.export(services, [run], "json"), encoding="utf-8").read())
     assert saved["id"] == run and len(saved["turns"]) == 2 and saved["metrics"]["turns"] == 2
     assert "tiny-1" in open(act.export(services, [run], "csv"), encoding="utf-8").read()
+    metrics = act.export(services, [run], "metrics")
+    assert metrics.endswith(f"metrics-{run}.csv")
+    header, line, *more = open(metrics, encoding="utf-8").read().splitlines()
+    assert header.startswith("run,turns,turn accuracy,task selection,candidate recall") and "_" not in header
+    assert line.startswith(f"#{run} local/embedded · constrained · gold,2,") and more == []  # one row per run
+    assert act.acted_on(services, [run]) == ("Delete and export act on the runs to compare: "
+                                             f"#{run} local/embedded · constrained · gold.")
+    assert act.acted_on(services, []) == act.NONE_CHOSEN
 
     assert act.delete(services, [run]) == "Deleted 1 run(s)."
     assert act.run_choices(services, "tiny") == [] and act.past_runs(services, "tiny") == []
+
+
+def test_wrong_predictions_are_highlighted():
+    styled = act.highlighted(pd.DataFrame([[1, "meeting_minutes", "none ✗"], [2, "none", "none"]]))
+    html = styled.to_html()
+    assert html.count(act.WRONG_STYLE.split(";")[0]) == 1  # the one wrong cell
+
+
+def test_point_matrices_leave_room_for_the_titles_below_the_tick_labels():
+    point = {"tp": 1, "fp": 0, "fn": 0, "tn": 1}
+    m = {"points": {e: point for e in ("start", "switch", "end")}}
+    fig = point_heatmaps([("a", m), ("b", m), ("c", m)])
+    upper, lower = fig.layout.yaxis.domain, fig.layout.yaxis4.domain
+    plot_px = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+    assert (upper[0] - lower[1]) * plot_px >= 70  # px between rows: tick labels (~20) and a title (~20)
 
 
 def test_refusals_name_the_control_at_fault(services):

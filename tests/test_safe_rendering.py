@@ -11,7 +11,7 @@ from router.catalog import Catalog, Task
 from router.conversation import Conversation, Turn
 from router.errors import CatalogError, InputError
 from ui.compare_figures import label_heatmap, latency_boxes, point_heatmaps
-from ui.errors import shown
+from ui.errors import noted
 from ui.validate_view import assigned_text, chat, describe, generated_text, guidelines_view
 
 PAYLOADS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>"]
@@ -56,14 +56,14 @@ def test_compare_figures_escape_run_titles(payload):
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
-def test_error_toasts_escape_the_message(payload):
-    @shown
+def test_error_notes_escape_the_message_and_keep_the_panels(payload):
+    @noted(keep=2)
     def failing():
         raise InputError(f"unknown task {payload!r}", file=f"{payload}.jsonl", line=2)
 
-    with pytest.raises(gr.Error) as raised:
-        failing()
-    assert_escaped(str(raised.value.message), payload)
+    note, *kept = failing()
+    assert note.startswith("⚠ ") and all(k == gr.skip() for k in kept) and len(kept) == 2
+    assert_escaped(note, payload)
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)

@@ -5,7 +5,7 @@ from data.annotations import AnnotationStore, QueueFilter
 from data.datasets import DatasetStore
 from router.conversation import Conversation, Turn
 from ui import validate_actions as act
-from ui.auth import UsersError, load_users
+from ui.auth import UsersError, load_admins, load_users
 from ui.errors import Refused
 from ui.validate_actions import ValidatePage
 
@@ -81,3 +81,14 @@ def test_users_come_from_a_file_or_the_environment(tmp_path):
     users.write_text("ana:pw1\nbo\n")
     with pytest.raises(UsersError, match=r"users.txt, line 2.*user:password"):
         load_users({"ROUTER_USERS_FILE": str(users)})
+
+
+def test_only_admins_change_the_guidelines(services):
+    assert load_admins({}) is None and load_admins({"ROUTER_ADMINS": " , "}) is None  # unset: everyone
+    admins = load_admins({"ROUTER_ADMINS": "ana, bo"})
+    assert admins == {"ana", "bo"}
+    with pytest.raises(Refused, match="Only ana, bo may change the guidelines") as refused:
+        act.save_guidelines(services, "Label all as none.", "cy", admins)
+    assert refused.value.control == "guide_text" and "Label all as none." not in services.annotations.guidelines()
+    assert "Label *thanks* as none." in act.save_guidelines(services, "Label *thanks* as none.", "bo", admins)
+    assert "Everyone" in act.save_guidelines(services, "Everyone may edit.", "cy", None)

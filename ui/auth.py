@@ -50,6 +50,13 @@ def load_users(env: dict | None = None) -> dict[str, str]:
     return {}
 
 
+def load_admins(env: dict | None = None) -> set[str] | None:
+    """The users named in ROUTER_ADMINS (comma-separated), who may change the guidelines; None: everyone."""
+    env = os.environ if env is None else env
+    names = {name.strip() for name in env.get("ROUTER_ADMINS", "").split(",") if name.strip()}
+    return names or None
+
+
 def username(request) -> str:
     """The signed-in user of a Gradio request, or 'anonymous' without sign-in."""
     return getattr(request, "username", None) or ANONYMOUS

@@ -10,7 +10,7 @@ from router.strategies import DEFAULT_STRATEGY, STRATEGIES
 from services import Services
 from ui import chat_actions as act
 from ui.chat_view import active_task, badge, messages, panel
-from ui.errors import shown
+from ui.errors import noted
 from ui.escaping import safe
 from ui.tuned_models import tuned_model_picker
 from ui.wiring import bound
@@ -38,25 +38,25 @@ def send(services: Services, chat, text, *models):
     yield *view(step), step, ""
 
 
-@shown
+@noted(keep=1)
 def save(services: Services, chat, dataset):
-    """Save the conversation and offer its dataset to reopen from."""
+    """Save the conversation and offer its dataset to reopen from; what was done, beside the button."""
     dataset, note = act.save(services, chat, dataset)
     return note, gr.update(choices=services.datasets.names(), value=dataset)
 
 
-@shown
+@noted(keep=1)
 def conversations(services: Services, dataset):
     """The saved conversations of a dataset, the newest chosen."""
     choices = act.saved(services, dataset)
-    return gr.update(choices=choices, value=choices[-1][1] if choices else None)
+    return "", gr.update(choices=choices, value=choices[-1][1] if choices else None)
 
 
-@shown
+@noted(keep=9)
 def reopen(services: Services, pk):
     """Continue a saved conversation."""
     chat = act.reopen(services, pk)
-    return *view(chat, f"Reopened; continuing as {safe(chat.id)}."), chat
+    return "", *view(chat, f"Reopened; continuing as {safe(chat.id)}."), chat
 
 
 def create_chat_tab(services: Services) -> list:
@@ -72,11 +72,12 @@ def create_chat_tab(services: Services) -> list:
             with gr.Row():
                 dataset_name = gr.Textbox(label="Save to dataset", value="chats")
                 save_btn = gr.Button("Save conversation")
-                saved = gr.Markdown()
+                saved = gr.Markdown(elem_id="save-note")
             with gr.Row():
                 open_dataset = gr.Dropdown([], label="Saved dataset", value=None, allow_custom_value=True)
                 open_pick = gr.Dropdown([], label="Saved conversation")
                 open_btn = gr.Button("Reopen and continue")
+                reopen_note = gr.Markdown(elem_id="reopen-note")
         state = gr.State(None)
 
     gr.on([m.change for m in models], lambda *m: act.router_named(act.Models(*m)), models, router_md,
@@ -88,8 +89,9 @@ def create_chat_tab(services: Services) -> list:
                       api_name="chat_reset")
     save_btn.click(bound(save, services), [state, dataset_name], [saved, open_dataset], api_name="chat_save")
     tab.select(lambda: gr.update(choices=services.datasets.names()), None, open_dataset)
-    open_dataset.change(bound(conversations, services), open_dataset, open_pick, api_name="chat_conversations")
-    open_btn.click(bound(reopen, services), open_pick, [*shown_view, state], api_name="chat_reopen")
+    open_dataset.change(bound(conversations, services), open_dataset, [reopen_note, open_pick],
+                        api_name="chat_conversations")
+    open_btn.click(bound(reopen, services), open_pick, [reopen_note, *shown_view, state], api_name="chat_reopen")
     return []
 
 

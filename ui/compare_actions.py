@@ -8,7 +8,8 @@ import pandas as pd
 from data.runs import config_of
 from data.samples import import_demo
 from data.sgd import import_sgd
-from router.comparison import breakdown, conversation_table, matrix, summary, wrong_turns
+from router.comparison import WRONG, breakdown, conversation_table, matrix, summary, wrong_turns
+from router.metrics import row
 from router.embedded import EMBEDDED
 from router.evaluation import Progress, RunConfig
 from router.prices import load_prices, priced
@@ -26,6 +27,7 @@ QUEUE_HEADERS = ["id", "dataset", "config", "status", "routed", "failed", "turn 
 WRONG_HEADERS = ["conversation", "message", "user", "gold"]  # then each run's label
 VIEW_HEADERS = ["message", "role", "text", "gold"]
 DIGITS = 3  # of the figures in the run tables
+WRONG_STYLE = "background-color: #fde2e2; color: #9b1c1c"  # a prediction that differs from gold
 
 
 @dataclass
@@ -168,8 +170,7 @@ def drilled(services: Services, labels: dict) -> list:
 def compare(services: Services, run_ids: list[int] | None, only_disagreements: bool) -> Comparison:
     """The metric matrix, figures and drill-down of the finished runs among `run_ids`."""
     runs = finished(services, run_ids)
-    prices = load_prices(services.settings.prices_path)
-    titled = [(run_title(r), priced(r["metrics"], r["model"] or EMBEDDED, prices)) for r in runs]
+    titled = titled_metrics(services, runs)
     headers, rows = matrix(titled)
     labels = predicted(services, runs)
     wrong = wrong_turns(drilled(services, labels), labels, only_disagreements)
@@ -182,6 +183,25 @@ def compare(services: Services, run_ids: list[int] | None, only_disagreements: b
                        for r in runs}),
         invalid_frame(titled), pd.DataFrame(wrong, columns=[*WRONG_HEADERS, *labels]),
         list(dict.fromkeys(w[0] for w in wrong)), pd.DataFrame(by_source[1], columns=by_source[0]))
+
+
+def titled_metrics(services: Services, runs: list[dict]) -> list[tuple[str, dict]]:
+    """Each run's title and metrics, priced from ROUTER_PRICES."""
+    prices = load_prices(services.settings.prices_path)
+    return [(run_title(r), priced(r["metrics"], r["model"] or EMBEDDED, prices)) for r in runs]
+
+
+def metrics_csv(services: Services, run_ids: list[int]) -> str:
+    """The metrics of the finished runs among `run_ids` as CSV: one row per run, columns as a reader says them."""
+    flat = [(title, row(m)) for title, m in titled_metrics(services, finished(services, run_ids))]
+    columns = list(flat[0][1]) if flat else []
+    table = pd.DataFrame([[title, *f.values()] for title, f in flat], columns=["run", *columns])
+    return table.rename(columns=spoken).to_csv(index=False)
+
+
+def highlighted(table: pd.DataFrame):
+    """The table with its wrong predictions (flagged ✗) highlighted, for display."""
+    return table.style.map(lambda value: WRONG_STYLE if str(value).endswith(WRONG) else "")
 
 
 def label_figure(services: Services, run_ids: list[int] | None, title: str | None):
@@ -208,9 +228,25 @@ def delete(services: Services, run_ids: list[int] | None) -> str:
     return f"Deleted {len(run_ids)} run(s)."
 
 
+EXPORTS = {"csv": ("predictions", "csv"), "json": ("runs", "json"), "metrics": ("metrics", "csv")}
+
+
 def export(services: Services, run_ids: list[int] | None, kind: str) -> str:
-    """Write the runs as CSV or JSON to a new file; its path."""
+    """Write the runs' predictions (csv), the runs (json) or their metrics table (metrics) to a new file."""
     if not run_ids:
         raise Refused("Choose the runs to export.", "run_pick")
-    text = services.runs.export_csv(run_ids) if kind == "csv" else services.runs.export_json(run_ids)
-    return write_file("runs-", f"runs-{'-'.join(str(int(r)) for r in run_ids)}.{kind}", text)
+    texts = {"csv": services.runs.export_csv, "json": services.runs.export_json,
+             "metrics": lambda ids: metrics_csv(services, ids)}
+    what, suffix = EXPORTS[kind]
+    return write_file("runs-", f"{what}-{'-'.join(str(int(r)) for r in run_ids)}.{suffix}", texts[kind](run_ids))
+
+
+NONE_CHOSEN = "Delete and export act on the runs to compare: choose some above, or click past runs."
+
+
+def acted_on(services: Services, run_ids: list[int] | None) -> str:
+    """Which runs Delete and Export act on, in words."""
+    if not run_ids:
+        return NONE_CHOSEN
+    titles = [safe(run_title(r)) for r in services.runs.many(list(run_ids))]
+    return "Delete and export act on the runs to compare: " + "; ".join(titles) + "."

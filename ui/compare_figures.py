@@ -10,12 +10,14 @@ from router.events import MEASURED
 from ui.escaping import safe
 
 Titled = list[tuple[str, dict]]
+CELL_PX, GAP_PX = 200, 80  # a matrix's height; the room between rows for the tick labels and the next title
 
 
 def point_heatmaps(runs: Titled) -> go.Figure:
     """One 2x2 confusion matrix per measurement point (columns) and run (rows)."""
     rows = max(1, len(runs))
-    fig = make_subplots(rows=rows, cols=len(MEASURED), vertical_spacing=0.12 / rows,
+    plot_px = rows * CELL_PX + (rows - 1) * GAP_PX
+    fig = make_subplots(rows=rows, cols=len(MEASURED), vertical_spacing=GAP_PX / plot_px,
                         subplot_titles=[f"{safe(title)} · {e.value}"
                                         for title, _ in runs for e in MEASURED])
     for r, (_, metrics) in enumerate(runs, start=1):
@@ -26,7 +28,7 @@ def point_heatmaps(runs: Titled) -> go.Figure:
                                      text=z, texttemplate="%{text}", colorscale="Blues",
                                      showscale=False), row=r, col=c)
             fig.update_yaxes(autorange="reversed", row=r, col=c)
-    fig.update_layout(height=220 * rows + 60, margin=dict(t=60, l=10, r=10, b=10))
+    fig.update_layout(height=plot_px + 70, margin=dict(t=60, l=10, r=10, b=10))
     return fig
 
 

@@ -11,7 +11,7 @@ from router.strategies import DEFAULT_STRATEGY, STRATEGIES
 from services import Services
 from ui import compare_actions as act
 from ui.compare_actions import QUEUE_HEADERS, RUN_HEADERS, VIEW_HEADERS, WRONG_HEADERS, ComparePage
-from ui.errors import shown
+from ui.errors import noted
 from ui.metric_names import LEGEND_MD
 from ui.wiring import Loader, bound
 from ui.tuned_models import tuned_model_picker
@@ -30,19 +30,18 @@ def run_choice(services: Services, dataset: str | None, selected: list[int] | No
 
 
 def announced(services: Services, imported: tuple[str, str]):
-    """Tell what an import did and choose its dataset."""
+    """What an import did, beside its buttons, and its dataset chosen."""
     name, message = imported
-    gr.Info(message)
-    return dataset_choice(services, name)
+    return message, dataset_choice(services, name)
 
 
-@shown
+@noted(keep=1)
 def upload(services: Services, file, name):
     """Import a JSONL upload."""
     return announced(services, act.import_file(services, file, name))
 
 
-@shown
+@noted(keep=1)
 def sgd(services: Services, folder, name, limit, taken, size, seed, progress=gr.Progress()):
     """Import SGD dialogues from a folder."""
     step = lambda done, total: progress((done, total), desc="reading dialogues")  # noqa: E731
@@ -50,43 +49,70 @@ def sgd(services: Services, folder, name, limit, taken, size, seed, progress=gr.
                                                      size, seed, step))
 
 
-@shown
+@noted(keep=1)
 def demo(services: Services, name):
     """Import the demo dataset."""
     return announced(services, act.import_demo_set(services, name))
 
 
-@shown
+@noted(keep=2)
 def launch(services: Services, dataset, models, backend, adapter, strategies, protocol, limit,
            progress=gr.Progress()):
     """Evaluate the configurations asked for; choose the new runs."""
     steps = lambda c: lambda n, total: progress((n, total), desc=f"{c.title}: routed turns")  # noqa: E731
     done = act.launch(services, dataset, models, backend, adapter, strategies, protocol, limit, steps)
-    gr.Info(f"Finished {len(done)} run(s).")
-    return run_choice(services, dataset, done)
+    return f"Finished {len(done)} run(s).", *run_choice(services, dataset, done)
 
 
-@shown
+@noted(keep=1)
 def enqueue(services: Services, dataset, models, backend, adapter, strategies, protocol, limit, concurrency):
-    """Queue the configurations asked for; the queue's rows."""
-    gr.Info(act.enqueue(services, dataset, models, backend, adapter, strategies, protocol, limit, concurrency))
-    return act.queued_runs(services)
+    """Queue the configurations asked for; what was done and the queue's rows."""
+    return (act.enqueue(services, dataset, models, backend, adapter, strategies, protocol, limit, concurrency),
+            act.queued_runs(services))
 
 
-@shown
+@noted(keep=11)
 def show(services: Services, run_ids, only_disagreements):
     """Compare the chosen runs; they become the page's shown runs."""
     c = act.compare(services, run_ids, only_disagreements)
-    return (c.summary_md, c.table, c.points, gr.update(choices=c.titles, value=c.titles[0] if c.titles else None),
-            c.labels, c.latency, c.invalid, c.wrong, gr.update(choices=c.conversations, value=None),
-            c.sources, ComparePage(c.runs))
+    return ("", c.summary_md, c.table, c.points, gr.update(choices=c.titles, value=c.titles[0] if c.titles else None),
+            c.labels, c.latency, c.invalid, drill_table(c.wrong, WRONG_WIDTHS),
+            gr.update(choices=c.conversations, value=None), c.sources, ComparePage(c.runs))
 
 
-@shown
+@noted(keep=2)
 def delete(services: Services, dataset, run_ids):
-    """Delete the chosen runs."""
-    gr.Info(act.delete(services, run_ids))
-    return run_choice(services, dataset)
+    """Delete the chosen runs; what was done, beside the button."""
+    return act.delete(services, run_ids), *run_choice(services, dataset)
+
+
+@noted(keep=1)
+def label_figure(services: Services, page: ComparePage, title):
+    """The label confusion matrix of the chosen shown run."""
+    return "", act.label_figure(services, page.runs, title)
+
+
+@noted(keep=1)
+def conversation_view(services: Services, page: ComparePage, conversation):
+    """Every turn of the chosen conversation with each shown run's label."""
+    return "", drill_table(act.conversation_view(services, page.runs, conversation), VIEW_WIDTHS)
+
+
+@noted(keep=1)
+def export(services: Services, run_ids, kind):
+    """Write the chosen runs to a file to download."""
+    return "", act.export(services, run_ids, kind)
+
+
+WRONG_WIDTHS = [10, 6, 30, 14]  # % of the table: conversation, message, user, gold; the runs share the rest
+VIEW_WIDTHS = [6, 8, 32, 14]  # message, role, text, gold
+
+
+def drill_table(table, fixed: list[int]):
+    """A drill-down table, wrong predictions highlighted, each run's column in view (the rest shared)."""
+    runs = len(table.columns) - len(fixed)
+    share = (100 - sum(fixed)) / max(1, runs)
+    return gr.update(value=act.highlighted(table), column_widths=[f"{w}%" for w in fixed] + [f"{share:.1f}%"] * runs)
 
 
 def picked_run(chosen: list[int] | None, evt: gr.SelectData):
@@ -109,14 +135,15 @@ def create_compare_tab(services: Services) -> list[Loader]:
     choose_dataset = bound(dataset_choice, services)
     refresh_btn.click(choose_dataset, None, dataset, api_name="refresh_datasets")
     tab.select(choose_dataset, dataset, dataset)  # datasets saved or imported elsewhere since
-    imports.upload_btn.click(bound(upload, services), [imports.upload_file, imports.upload_name], dataset,
+    imported = [imports.note, dataset]
+    imports.upload_btn.click(bound(upload, services), [imports.upload_file, imports.upload_name], imported,
                              api_name="import_jsonl")
-    imports.sgd_btn.click(bound(sgd, services), imports.sgd_inputs, dataset, api_name="import_sgd")
-    imports.demo_btn.click(bound(demo, services), imports.demo_name, dataset, api_name="import_demo")
+    imports.sgd_btn.click(bound(sgd, services), imports.sgd_inputs, imported, api_name="import_sgd")
+    imports.demo_btn.click(bound(demo, services), imports.demo_name, imported, api_name="import_demo")
     bind_runs(services, dataset, asked, shown_runs, page)
     queue = bound(act.queued_runs, services)
     asked.queue_btn.click(bound(enqueue, services), [dataset, *asked.inputs, asked.concurrency],
-                          asked.queue_table, api_name="queue_runs")
+                          [asked.queue_note, asked.queue_table], api_name="queue_runs")
     asked.queue_timer.tick(queue, None, asked.queue_table, show_progress="hidden")
     services.queue.start()
     return [Loader(choose_dataset, [dataset]), Loader(queue, [asked.queue_table])]
@@ -124,23 +151,24 @@ def create_compare_tab(services: Services) -> list[Loader]:
 
 def bind_runs(services: Services, dataset, asked: SimpleNamespace, runs: SimpleNamespace, page) -> None:
     """Bind launching, showing, deleting and exporting runs."""
-    views = [runs.summary, runs.matrix, runs.points, runs.label_run, runs.labels, runs.latency, runs.invalid,
-             runs.wrong, runs.conversation, runs.sources, page]
+    views = [asked.show_note, runs.summary, runs.matrix, runs.points, runs.label_run, runs.labels, runs.latency,
+             runs.invalid, runs.wrong, runs.conversation, runs.sources, page]
     listing = [asked.run_pick, runs.table]
     dataset.change(bound(run_choice, services), dataset, listing, api_name="list_runs")
-    asked.launch_btn.click(bound(launch, services), [dataset, *asked.inputs], listing, api_name="launch").then(
-        bound(show, services), [asked.run_pick, runs.only], views)
+    asked.launch_btn.click(bound(launch, services), [dataset, *asked.inputs], [asked.launch_note, *listing],
+                           api_name="launch").then(bound(show, services), [asked.run_pick, runs.only], views)
     asked.show_btn.click(bound(show, services), [asked.run_pick, runs.only], views, api_name="show_runs")
     runs.only.change(bound(show, services), [asked.run_pick, runs.only], views)
-    runs.label_run.change(shown(lambda p, title: act.label_figure(services, p.runs, title)),
-                          [page, runs.label_run], runs.labels)
-    runs.conversation.change(shown(lambda p, conv: act.conversation_view(services, p.runs, conv)),
-                             [page, runs.conversation], runs.view, api_name="show_conversation")
+    runs.label_run.change(bound(label_figure, services), [page, runs.label_run], [runs.label_note, runs.labels])
+    runs.conversation.change(bound(conversation_view, services), [page, runs.conversation],
+                             [runs.drill_note, runs.view], api_name="show_conversation")
     runs.table.select(picked_run, asked.run_pick, asked.run_pick)
-    runs.delete_btn.click(bound(delete, services), [dataset, asked.run_pick], listing, api_name="delete_runs")
-    for kind in ("csv", "json"):
-        runs.export_btns[kind].click(shown(partial(act.export, services, kind=kind)), asked.run_pick,
-                                     runs.download, api_name=f"export_{kind}")
+    asked.run_pick.change(bound(act.acted_on, services), asked.run_pick, runs.acted_on, show_progress="hidden")
+    runs.delete_btn.click(bound(delete, services), [dataset, asked.run_pick], [runs.past_note, *listing],
+                          api_name="delete_runs")
+    for kind, button in runs.export_btns.items():
+        button.click(bound(partial(export, kind=kind), services), asked.run_pick, [runs.past_note, runs.download],
+                     api_name=f"export_{kind}")
 
 
 def import_panel() -> SimpleNamespace:
@@ -165,7 +193,8 @@ def import_panel() -> SimpleNamespace:
         with gr.Column():
             demo_name = gr.Textbox(label="Dataset name", value="demo")
             demo_btn = gr.Button("Import the demo dataset")
-    return SimpleNamespace(upload_file=upload_file, upload_name=upload_name, upload_btn=upload_btn,
+    note = gr.Markdown(elem_id="import-note")
+    return SimpleNamespace(note=note, upload_file=upload_file, upload_name=upload_name, upload_btn=upload_btn,
                            sgd_inputs=sgd_inputs, sgd_btn=sgd_btn, demo_name=demo_name, demo_btn=demo_btn)
 
 
@@ -183,18 +212,23 @@ def launch_panel(services: Services) -> SimpleNamespace:
                             info="free: the router's own previous decision, as live; "
                                  "gold: the gold previous label")
         limit = gr.Number(label="Conversations (0 = all)", value=0, precision=0)
-        launch_btn = gr.Button("Launch", variant="primary")
+        with gr.Column(min_width=160):
+            launch_btn = gr.Button("Launch", variant="primary")
+            launch_note = gr.Markdown(elem_id="launch-note")
     with gr.Accordion("Run queue: runs that go on in the background, for every user", open=True):
         with gr.Row():
             concurrency = gr.Number(label="Turns at once (0 = 16 served, 1 local)", value=0, precision=0)
             queue_btn = gr.Button("Queue")
+            queue_note = gr.Markdown(elem_id="queue-note")
         queue_table = gr.Dataframe(headers=QUEUE_HEADERS, interactive=False, wrap=True, elem_id="run-queue")
         queue_timer = gr.Timer(2.0)
     with gr.Row():
-        run_pick = gr.Dropdown(label="Runs to compare", multiselect=True, choices=[], scale=4)
+        run_pick = gr.Dropdown(label="Runs to compare", multiselect=True, choices=[], scale=4, elem_id="run-pick")
         show_btn = gr.Button("Show", scale=1)
+        show_note = gr.Markdown(elem_id="show-note")
     return SimpleNamespace(inputs=[models, backend, adapter, strategies, protocol, limit],
-                           launch_btn=launch_btn, run_pick=run_pick, show_btn=show_btn, concurrency=concurrency,
+                           launch_btn=launch_btn, launch_note=launch_note, queue_note=queue_note,
+                           show_note=show_note, run_pick=run_pick, show_btn=show_btn, concurrency=concurrency,
                            queue_btn=queue_btn, queue_table=queue_table, queue_timer=queue_timer)
 
 
@@ -208,27 +242,33 @@ def results_panel() -> SimpleNamespace:
         gr.Markdown(LEGEND_MD)
     with gr.Accordion("Per data source and event type", open=False):
         sources = gr.Dataframe(headers=["scope", "metric"], interactive=False, wrap=True)
-    points = gr.Plot(label="Confusion matrices per point (start, switch, end)")
+    points = gr.Plot(label="Confusion matrices per point (start, switch, end)", elem_id="compare-points")
     with gr.Row():
         with gr.Column():
             label_run = gr.Dropdown(label="Label confusion matrix of", choices=[])
+            label_note = gr.Markdown(elem_id="label-note")
             labels = gr.Plot(label="Label confusion matrix")
         with gr.Column():
             latency = gr.Plot(label="Latency per decision")
             invalid = gr.BarPlot(x="config", y="invalid", label="Invalid outputs")
     with gr.Accordion("Drill down: turns the runs get wrong", open=True):
         only = gr.Checkbox(label="Only the turns where the runs disagree")
-        wrong = gr.Dataframe(headers=WRONG_HEADERS, interactive=False, wrap=True)
+        wrong = gr.Dataframe(headers=WRONG_HEADERS, interactive=False, wrap=True, elem_id="drill-wrong")
         conversation = gr.Dropdown(label="Show a conversation", choices=[])
-        view = gr.Dataframe(headers=VIEW_HEADERS, interactive=False, wrap=True)
+        drill_note = gr.Markdown(elem_id="drill-note")
+        view = gr.Dataframe(headers=VIEW_HEADERS, interactive=False, wrap=True, elem_id="drill-view")
     with gr.Accordion("Past runs: click one to add it to the runs to compare", open=False):
         table = gr.Dataframe(headers=RUN_HEADERS, interactive=False, wrap=True, elem_id="past-runs")
+        acted_on = gr.Markdown(act.NONE_CHOSEN, elem_id="acted-on")
         with gr.Row():
             delete_btn = gr.Button("Delete the runs to compare", variant="stop")
-            export_btns = {"csv": gr.Button("Export their predictions (CSV)"),
+            export_btns = {"metrics": gr.Button("Download metrics (CSV)"),
+                           "csv": gr.Button("Export their predictions (CSV)"),
                            "json": gr.Button("Export them (JSON)")}
-            download = gr.File(label="Export", interactive=False)
-    return SimpleNamespace(summary=summary, matrix=matrix, sources=sources, points=points, label_run=label_run,
+        download = gr.File(label="Export", interactive=False)
+        past_note = gr.Markdown(elem_id="past-note")
+    return SimpleNamespace(summary=summary, label_note=label_note, drill_note=drill_note, acted_on=acted_on,
+                           past_note=past_note, matrix=matrix, sources=sources, points=points, label_run=label_run,
                            labels=labels, latency=latency, invalid=invalid, only=only, wrong=wrong,
                            conversation=conversation, view=view, table=table, delete_btn=delete_btn,
                            export_btns=export_btns, download=download)

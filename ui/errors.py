@@ -15,22 +15,11 @@ class Refused(RouterError):
         self.control = control
 
 
-def shown(callback):
-    """Wrap a callback so that a RouterError becomes a gr.Error the user sees (toasts render HTML)."""
-    @functools.wraps(callback)
-    def wrapper(*args, **kwargs):
-        try:
-            return callback(*args, **kwargs)
-        except RouterError as e:
-            raise gr.Error(safe(e)) from e
-    return wrapper
-
-
 def noted(keep: int):
     """Wrap a callback whose first output is a note beside its controls.
 
     A RouterError becomes a ⚠ note there, and its other `keep` outputs stay as they are: no red
-    "Error" on the panels, as gr.Error would put.
+    "Error" on the panels, as gr.Error would put. With `keep=0` the note is the callback's only output.
     """
     def wrap(callback):
         @functools.wraps(callback)
@@ -38,6 +27,7 @@ def noted(keep: int):
             try:
                 return callback(*args, **kwargs)
             except RouterError as e:
-                return f"⚠ {safe(e)}", *[gr.skip()] * keep
+                note = f"⚠ {safe(e)}"
+                return (note, *[gr.skip()] * keep) if keep else note
         return wrapper
     return wrap

@@ -3,7 +3,7 @@ import gradio as gr
 
 from services import Services
 from ui import tasks_actions as act
-from ui.errors import noted, shown
+from ui.errors import noted
 from ui.tasks_actions import NEW
 from ui.wiring import Loader, bound
 
@@ -14,12 +14,6 @@ def listing(services: Services, selected: str = NEW):
     """The catalog table and the task picker, `selected` chosen."""
     catalog = services.tasks.catalog()
     return act.table(catalog), gr.update(choices=[NEW] + catalog.names, value=selected)
-
-
-def announced(services: Services, message: str, selected: str = NEW):
-    """Tell what was done and list the catalog again."""
-    gr.Info(message)
-    return listing(services, selected)
 
 
 @noted(keep=2)
@@ -35,10 +29,22 @@ def delete(services: Services, selected):
     return act.delete(services, selected), *listing(services)
 
 
-@shown
+@noted(keep=4)
+def form(services: Services, selected):
+    """The chosen task in the form; the note beside the buttons changes only when it cannot be read."""
+    return gr.skip(), *act.form(services, selected)
+
+
+@noted(keep=2)
 def import_files(services: Services, files, replace):
-    """Import catalog or task files."""
-    return announced(services, act.import_files(services, files, replace))
+    """Import catalog or task files; what was done, beside the Import button."""
+    return act.import_files(services, files, replace), *listing(services)
+
+
+@noted(keep=1)
+def export(services: Services, shape):
+    """Write the catalog to a file to download."""
+    return "", act.export(services, shape)
 
 
 def picked(services: Services, evt: gr.SelectData):
@@ -76,17 +82,20 @@ def create_tasks_tab(services: Services) -> list[Loader]:
                 with gr.Column():
                     replace = gr.Checkbox(label="Replace the whole catalog (otherwise merge by name)")
                     import_btn = gr.Button("Import")
+                    import_note = gr.Markdown(elem_id="import-note")
             with gr.Row():
                 shape = gr.Radio(["native", "mojodex"], value="native", label="Export shape")
                 export_btn = gr.Button("Export")
                 download = gr.File(label="Exported catalog", interactive=False)
+                export_note = gr.Markdown(elem_id="export-note")
 
     catalog = [tasks_table, selected]
-    form = [name, description, instructions, infos]
-    selected.change(shown(bound(act.form, services)), selected, form)
+    fields = [name, description, instructions, infos]
+    selected.change(bound(form, services), selected, [note, *fields])
     tasks_table.select(bound(picked, services), None, selected)
-    save_btn.click(bound(save, services), [selected, *form], [note, *catalog], api_name="save_task")
+    save_btn.click(bound(save, services), [selected, *fields], [note, *catalog], api_name="save_task")
     delete_btn.click(bound(delete, services), selected, [note, *catalog], api_name="delete_task")
-    import_btn.click(bound(import_files, services), [upload, replace], catalog, api_name="import_catalog")
-    export_btn.click(shown(bound(act.export, services)), shape, download, api_name="export_catalog")
+    import_btn.click(bound(import_files, services), [upload, replace], [import_note, *catalog],
+                     api_name="import_catalog")
+    export_btn.click(bound(export, services), shape, [export_note, download], api_name="export_catalog")
     return [Loader(bound(listing, services), catalog)]

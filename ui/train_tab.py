@@ -6,7 +6,7 @@ from router.training.config import default_of, kinds_of
 from router.training.job import training_method
 from services import Services
 from ui import train_actions as act
-from ui.errors import shown
+from ui.errors import noted
 from ui.escaping import safe
 from ui.train_actions import FIELDS
 from ui.wiring import Loader, bound
@@ -37,10 +37,11 @@ def field_input(f: Field) -> gr.components.Component:
                       value=", ".join(value) if isinstance(value, list) else value)
 
 
+@noted(keep=9)
 def view(services: Services, job_id):
-    """The jobs and the chosen job, as the components' values."""
+    """The jobs and the chosen job, as the components' values; the note beside the job changes only on a refusal."""
     v = act.show(services, job_id)
-    return (v.rows, v.progress, v.losses, v.log, v.comparison, v.recalls, gr.update(interactive=v.can_stop),
+    return (gr.skip(), v.rows, v.progress, v.losses, v.log, v.comparison, v.recalls, gr.update(interactive=v.can_stop),
             gr.update(interactive=v.can_resume), v.summary_md)
 
 
@@ -50,12 +51,29 @@ def job_choice(services: Services, selected: int | None = None):
     return gr.update(choices=ids, value=selected if selected in ids else (ids[0] if ids else None))
 
 
-@shown
+@noted(keep=1)
 def launch(services: Services, datasets, evaluate, *values):
-    """Queue a job with the form's configuration and choose it."""
+    """Queue a job with the form's configuration and choose it; what was done, beside the button."""
     job = act.launch(services, datasets, evaluate, dict(zip(form_names(), values)))
-    gr.Info(f"Job {int(job)} queued.")
-    return job_choice(services, job)
+    return f"Job {int(job)} queued.", job_choice(services, job)
+
+
+@noted(keep=1)
+def dataset_names(services: Services):
+    """The datasets to train on; the note beside Launch changes only on a refusal."""
+    return gr.skip(), gr.update(choices=services.datasets.names())
+
+
+@noted(keep=0)
+def stop(services: Services, job_id):
+    """Stop the chosen job; what happened, beside the button."""
+    return act.stop(services, job_id)
+
+
+@noted(keep=0)
+def resume(services: Services, job_id):
+    """Queue the chosen job again; what happened, beside the button."""
+    return act.resume(services, job_id)
 
 
 def form_names() -> list[str]:
@@ -79,13 +97,15 @@ def create_train_tab(services: Services) -> list[Loader]:
         with gr.Row():
             evaluate = gr.Checkbox(label="Evaluate base vs fine-tuned when done", value=True)
             launch_btn = gr.Button("Launch", variant="primary")
+            train_note = gr.Markdown(elem_id="train-note")
         jobs_table = gr.Dataframe(headers=JOB_HEADERS, interactive=False, label="Jobs (one runs, the others wait)")
         with gr.Row():
             ids = act.job_ids(services)  # numbers only: names come after sign-in
             job_pick = gr.Dropdown(label="Job", choices=ids, value=ids[0] if ids else None)
             stop_btn = gr.Button("Stop", variant="stop", interactive=False)  # until a job can
             resume_btn = gr.Button("Resume", interactive=False)
-        progress = gr.HTML()
+            job_note = gr.Markdown(elem_id="job-note")
+        progress = gr.HTML(elem_id="train-progress")
         with gr.Row():
             losses = gr.Plot(label="Train and eval loss")
             log = gr.Textbox(label="Log", lines=14, max_lines=14, autoscroll=True)
@@ -96,14 +116,14 @@ def create_train_tab(services: Services) -> list[Loader]:
         recalls = gr.Plot(label="Recall at start, switch and end")
         timer = gr.Timer(2.0)
 
-    views = [jobs_table, progress, losses, log, comparison, recalls, stop_btn, resume_btn, result]
-    listed = shown(lambda: gr.update(choices=services.datasets.names()))
-    refresh_btn.click(listed, None, datasets)
-    tab.select(listed, None, datasets)
-    launch_btn.click(bound(launch, services), [datasets, evaluate, *form], job_pick, api_name="train_launch")
-    job_pick.change(shown(bound(view, services)), job_pick, views, api_name="train_job")
-    timer.tick(shown(bound(view, services)), job_pick, views)
-    stop_btn.click(shown(lambda job: gr.Info(act.stop(services, job))), job_pick, None, api_name="train_stop")
-    resume_btn.click(shown(lambda job: gr.Info(act.resume(services, job))), job_pick, None,
-                     api_name="train_resume")
+    views = [job_note, jobs_table, progress, losses, log, comparison, recalls, stop_btn, resume_btn, result]
+    listed = bound(dataset_names, services)
+    refresh_btn.click(listed, None, [train_note, datasets])
+    tab.select(listed, None, [train_note, datasets])
+    launch_btn.click(bound(launch, services), [datasets, evaluate, *form], [train_note, job_pick],
+                     api_name="train_launch")
+    job_pick.change(bound(view, services), job_pick, views, api_name="train_job")
+    timer.tick(bound(view, services), job_pick, views)
+    stop_btn.click(bound(stop, services), job_pick, job_note, api_name="train_stop")
+    resume_btn.click(bound(resume, services), job_pick, job_note, api_name="train_resume")
     return [Loader(bound(job_choice, services), [job_pick])]

@@ -181,8 +181,11 @@ def events_of(services: Services, pk: float | None, values: list[str | None]) ->
     return events_rows(services.annotations.suggestion(int(pk)) if pk is not None else None, values)
 
 
-def save_guidelines(services: Services, text: str, user: str) -> str:
-    """Store new guidelines; their view."""
+def save_guidelines(services: Services, text: str, user: str, admins: set[str] | None = None) -> str:
+    """Store new guidelines, if `user` is one of the `admins` (None: everyone may); their view."""
+    if admins is not None and user not in admins:
+        raise Refused(f"Only {', '.join(sorted(admins))} may change the guidelines "
+                      "(ROUTER_ADMINS).", "guide_text")
     services.annotations.save_guidelines(text, user)
     return guidelines_view(text)
 

@@ -8,8 +8,8 @@ from router.backends import backend_names
 from router.generator import KINDS, Mix
 from services import Services
 from ui import validate_actions as act
-from ui.auth import load_users, username
-from ui.errors import noted, shown
+from ui.auth import load_admins, load_users, username
+from ui.errors import noted
 from ui.validate_actions import ALL, ANYONE, MAX_TURNS, ME, Shown, Step, ValidatePage
 from ui.validate_view import guidelines_view
 from ui.wiring import Loader, bound
@@ -41,7 +41,8 @@ def shown_updates(view: Shown) -> list:
     return [view.pk, view.info, view.chat, view.events, gr.update(choices=view.turns, value=None), *drops]
 
 
-NAV_OUTPUTS = 8 + MAX_TURNS  # page, counts, the five of the conversation, its label slots, the plot
+VIEW_OUTPUTS = 5 + MAX_TURNS  # the five of the conversation, its label slots
+NAV_OUTPUTS = VIEW_OUTPUTS + 3  # page, counts, the conversation, the plot
 
 
 def moved(step: Step) -> list:
@@ -62,11 +63,11 @@ def open_queue(services: Services, dataset, status, task, assigned, page, reques
     return moved(act.open_queue(services, queue(request, dataset, status, task, assigned), page))
 
 
-@shown
+@noted(keep=VIEW_OUTPUTS + 1)
 def open_one(services: Services, pk, page):
     """Show the conversation whose number was typed."""
     page, view = act.open_one(services, pk, page)
-    return [page, *shown_updates(view)]
+    return ["", page, *shown_updates(view)]
 
 
 @noted(keep=NAV_OUTPUTS)
@@ -76,10 +77,10 @@ def confirm(services: Services, request: gr.Request, dataset, status, task, assi
     return moved(act.confirm(services, flt, page, pk, list(values), username(request)))
 
 
-@shown
+@noted(keep=0)
 def save_labels(services: Services, request: gr.Request, pk, *values):
-    """Store the labels of the shown conversation."""
-    gr.Info(act.save_labels(services, pk, list(values), username(request)))
+    """Store the labels of the shown conversation; what was done, under the buttons."""
+    return act.save_labels(services, pk, list(values), username(request))
 
 
 @noted(keep=NAV_OUTPUTS)
@@ -108,27 +109,50 @@ def delete_or_restore(services: Services, dataset, status, task, assigned, page,
     return moved(act.delete_or_restore(services, flt, page, pk, username(request)))
 
 
-@shown
+@noted(keep=VIEW_OUTPUTS)
 def fix_typo(services: Services, pk, turn, text, request: gr.Request):
     """Correct a turn's text and show the conversation again."""
-    return shown_updates(act.fix_typo(services, pk, turn, text, username(request)))
+    return ["", *shown_updates(act.fix_typo(services, pk, turn, text, username(request)))]
 
 
-@shown
+@noted(keep=1)
+def turn_text(services: Services, pk, turn):
+    """The chosen turn's text to correct; the note changes only on a refusal."""
+    return gr.skip(), act.turn_text(services, pk, turn)
+
+
+@noted(keep=1)
+def events(services: Services, pk, *values):
+    """The events that follow from the labels being edited; the note changes only on a refusal."""
+    return gr.skip(), act.events_of(services, pk, list(values))
+
+
+@noted(keep=1)
 def save_guidelines(services: Services, text, request: gr.Request):
-    """Store new guidelines."""
-    return act.save_guidelines(services, text, username(request))
+    """Store new guidelines, if the signed-in user may; what was done, beside the button."""
+    return "Guidelines saved.", act.save_guidelines(services, text, username(request), load_admins())
 
 
-@shown
+@noted(keep=0)
+def assign(services: Services, dataset, annotators, share):
+    """Split the chosen dataset among the annotators; how many each got."""
+    return act.assign(services, dataset, annotators, share)
+
+
+@noted(keep=1)
+def agreement(services: Services, dataset):
+    """Cohen's kappa and the disagreements of the chosen dataset."""
+    return act.agreement(services, dataset)
+
+
+@noted(keep=1)
 def export(services: Services, dataset, name):
-    """Export the validated conversations as a new dataset."""
+    """Export the validated conversations as a new dataset; what was done, beside the button."""
     path, message = act.export(services, dataset, name)
-    gr.Info(message)
-    return path
+    return message, path
 
 
-@shown
+@noted(keep=1)
 def generate(services: Services, tasks, count, switch, end, uncovered, smalltalk, dataset, backend, model,
              progress=gr.Progress()):
     """Generate labelled conversations."""
@@ -155,25 +179,24 @@ def create_validate_tab(services: Services) -> list[Loader]:
     view = [q.pk, q.info, q.conversation, q.events, q.typo_turn, *q.drops]
     nav = [q.note, page, q.counts, *view, q.plot]
     q.open_btn.click(bound(open_queue, services), filters, nav, api_name="open_queue")
-    q.pk.submit(bound(open_one, services), [q.pk, page], [page, *view], api_name="show_conversation")
+    q.pk.submit(bound(open_one, services), [q.pk, page], [q.note, page, *view], api_name="show_conversation")
     q.buttons["confirm"].click(bound(confirm, services), [*filters, q.pk, *q.drops], nav, api_name="confirm")
-    q.buttons["save"].click(bound(save_labels, services), [q.pk, *q.drops], None, api_name="save_labels")
+    q.buttons["save"].click(bound(save_labels, services), [q.pk, *q.drops], q.note, api_name="save_labels")
     for button, callback in (("skip", skip), ("back", back), ("delete", delete_or_restore)):
         q.buttons[button].click(bound(callback, services), [*filters, q.pk], nav, api_name=callback.__name__)
     q.buttons["flag"].click(bound(flag, services), [*filters, q.pk, q.comment], nav, api_name="flag")
-    q.typo_turn.change(shown(bound(act.turn_text, services)), [q.pk, q.typo_turn], q.typo_text)
-    q.buttons["typo"].click(bound(fix_typo, services), [q.pk, q.typo_turn, q.typo_text], view,
+    q.typo_turn.change(bound(turn_text, services), [q.pk, q.typo_turn], [q.note, q.typo_text])
+    q.buttons["typo"].click(bound(fix_typo, services), [q.pk, q.typo_turn, q.typo_text], [q.note, *view],
                             api_name="fix_typo")
-    gr.on([d.input for d in q.drops], shown(lambda pk, *values: act.events_of(services, pk, list(values))),
-          [q.pk, *q.drops], q.events)
-    tools.guide_btn.click(bound(save_guidelines, services), tools.guide_text, tools.guide,
+    gr.on([d.input for d in q.drops], bound(events, services), [q.pk, *q.drops], [q.note, q.events])
+    tools.guide_btn.click(bound(save_guidelines, services), tools.guide_text, [tools.guide_note, tools.guide],
                           api_name="save_guidelines")
-    tools.assign_btn.click(shown(bound(act.assign, services)), [q.dataset, tools.annotators, tools.share],
+    tools.assign_btn.click(bound(assign, services), [q.dataset, tools.annotators, tools.share],
                            tools.assigned, api_name="assign")
-    tools.agree_btn.click(shown(bound(act.agreement, services)), q.dataset,
-                          [tools.agree_text, tools.disagreements], api_name="agreement")
-    tools.export_btn.click(bound(export, services), [q.dataset, tools.export_name], tools.export_file,
-                           api_name="export_validated")
+    tools.agree_btn.click(bound(agreement, services), q.dataset, [tools.agree_text, tools.disagreements],
+                          api_name="agreement")
+    tools.export_btn.click(bound(export, services), [q.dataset, tools.export_name],
+                           [tools.export_note, tools.export_file], api_name="export_validated")
     tools.gen_btn.click(bound(generate, services), tools.gen_inputs, [tools.gen_report, tools.gen_failures],
                         api_name="generate")
     users = list(load_users())
@@ -197,12 +220,14 @@ def queue_panel() -> SimpleNamespace:
     with gr.Row():
         with gr.Column(scale=3):
             info = gr.Markdown()
-            conversation = gr.Chatbot(label="Conversation", height=480)
+            conversation = gr.Chatbot(label="Conversation", height=480, autoscroll=False,
+                                      elem_id="validate-chat")  # opens at its start
         with gr.Column(scale=2):
             pk = gr.Number(None, label="Conversation # (type one and press Enter to open it)", precision=0)
             drops = [gr.Dropdown(visible=False, allow_custom_value=True) for _ in range(MAX_TURNS)]
             events = gr.Dataframe(headers=EVENT_HEADERS, interactive=False, wrap=True,
-                                  label="Events that follow from the labels")
+                                  column_widths=["12%", "44%", "28%", "16%"],  # all four in view
+                                  label="Events that follow from the labels", elem_id="validate-events")
     with gr.Row():
         buttons = {"confirm": gr.Button("Confirm (Alt+C)", variant="primary", elem_id=SHORTCUTS["KeyC"]),
                    "save": gr.Button("Save labels (Alt+S)", elem_id=SHORTCUTS["KeyS"]),
@@ -229,7 +254,9 @@ def tools_panel() -> SimpleNamespace:
         guide = gr.Markdown()
         with gr.Accordion("Edit the guidelines", open=False):  # read far more often than changed
             guide_text = gr.Textbox(lines=8, label="Edit (Markdown)")
-            guide_btn = gr.Button("Save guidelines")
+            with gr.Row():
+                guide_btn = gr.Button("Save guidelines")
+                guide_note = gr.Markdown(elem_id="guide-note")
     with gr.Accordion("Annotators: split the queue, agreement", open=False):
         with gr.Row():
             annotators = gr.Textbox(label="Annotators (comma-separated)")
@@ -241,7 +268,9 @@ def tools_panel() -> SimpleNamespace:
         disagreements = gr.Dataframe(headers=DISAGREEMENT_HEADERS, interactive=False, wrap=True)
     with gr.Accordion("Export the validated set as a new dataset", open=False), gr.Row():
         export_name = gr.Textbox(label="New dataset name", placeholder="validated-v1")
-        export_btn = gr.Button("Export")
+        with gr.Column():
+            export_btn = gr.Button("Export")
+            export_note = gr.Markdown(elem_id="validated-export-note")
         export_file = gr.File(label="JSONL", interactive=False)
     with gr.Accordion("Generate labelled conversations", open=False):
         gen_tasks = gr.CheckboxGroup(label="Tasks", choices=[])
@@ -256,7 +285,8 @@ def tools_panel() -> SimpleNamespace:
         gen_report = gr.Markdown()
         gen_failures = gr.Dataframe(headers=FAILURE_HEADERS, interactive=False, wrap=True,
                                     label="Output that could not be read")
-    return SimpleNamespace(guide=guide, guide_text=guide_text, guide_btn=guide_btn, annotators=annotators,
+    return SimpleNamespace(guide=guide, guide_text=guide_text, guide_btn=guide_btn, guide_note=guide_note,
+                           export_note=export_note, annotators=annotators,
                            share=share, assign_btn=assign_btn, assigned=assigned, agree_btn=agree_btn,
                            agree_text=agree_text, disagreements=disagreements, export_name=export_name,
                            export_btn=export_btn, export_file=export_file, gen_tasks=gen_tasks,
