@@ -162,9 +162,10 @@ class Calibrated(Constrained):
     `content_free`. The real and the content-free prompts go to the backend together
     (`score_many`): the local backend reads them in one pass over the conversation's cache, the
     content-free ones as branches that leave the cache as the real prompt alone leaves it; a
-    served backend scores them one by one. Priors are not cached: such a prompt holds the
-    conversation so far, so it recurs only at the first message of conversations that share a
-    catalog, and in the joint pass its branch costs a few tokens, less than a cache is worth.
+    served backend scores them one by one. Priors are not cached: a content-free prompt holds the
+    conversation so far, so it recurs only at the first message of conversations sharing a catalog;
+    in the joint pass its branch costs a few dozen tokens, and a served backend would save one
+    request per conversation at most.
     The calibration reweighs the tasks among themselves; the probability of none stays the
     model's (`calibrate_tasks`).
     """
