@@ -36,14 +36,14 @@ def scored(services: Services, dataset: str, adapter: str | None, limit: int | N
     """Each labelled turn's candidates, log-probabilities, prior and gold labels."""
     router = services.routers.router("constrained_calibrated", "local", None, adapter)
     strategy, kept = router.strategy, []
-    plain = strategy.distribution
+    plain = strategy.scores
 
-    def keeping(backend, prompt, candidates, logps, session):
-        kept.append({"candidates": candidates, "logps": logps,
-                     "prior": strategy.prior(backend, prompt, candidates, session)})
-        return plain(backend, prompt, candidates, logps, session)
+    def keeping(backend, prompt, candidates, session):
+        logps, prior = plain(backend, prompt, candidates, session)
+        kept.append({"candidates": candidates, "logps": logps, "prior": prior})
+        return logps, prior
 
-    strategy.distribution = keeping
+    strategy.scores = keeping
     turns, catalog = [], services.tasks.catalog()
     conversations = services.datasets.conversations(dataset)[:limit]
     for number, conv in enumerate(conversations, 1):

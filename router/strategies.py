@@ -1,9 +1,6 @@
 """Prompt strategies: constrained scoring (plain or calibrated), zero-shot, few-shot chain of thought, ReAct."""
 import math
 import re
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -97,19 +94,22 @@ class Constrained(Strategy):
     def run(self, backend, prompt, catalog, session):
         candidates = catalog.names + [NONE]
         try:
-            logps = backend.score(prompt, [self.answer(prompt, c) for c in candidates], session=session)
+            scores = dict(zip(candidates, self.distribution(backend, prompt, candidates, session)))
         except ConstraintUnsupported:
             outcome = free_text(backend, prompt, catalog, session)
             note = f"constraint unsupported by {backend.name}: fell back to free text"
             return replace(outcome, raw=f"{note}\n{outcome.raw}")
-        scores = dict(zip(candidates, self.distribution(backend, prompt, candidates, logps, session)))
         best = max(candidates, key=scores.__getitem__)
         return Outcome(label=None if best == NONE else best, valid=True, raw=self.note, scores=scores)
 
+    def answers(self, prompt: Prompt, candidates: list[str]) -> list[str]:
+        """The texts of the candidates as scored after the prompt."""
+        return [self.answer(prompt, c) for c in candidates]
+
     def distribution(self, backend: Backend, prompt: Prompt, candidates: list[str],
-                     logps: list[float], session: str | None) -> list[float]:
-        """The candidates' probabilities, from their log-probabilities as answers."""
-        return softmax(logps)
+                     session: str | None) -> list[float]:
+        """The candidates' probabilities as answers to the prompt."""
+        return softmax(backend.score(prompt, self.answers(prompt, candidates), session=session))
 
 
 def logsumexp(values: list[float]) -> float:
@@ -154,37 +154,20 @@ def mean_distribution(rows: list[list[float]]) -> list[float]:
     return [logsumexp(list(col)) - math.log(len(rows)) for col in zip(*normed)]
 
 
-class Priors:
-    """Content-free label distributions by (backend, prompts), least recently used out first."""
-
-    def __init__(self, size: int = 256):
-        self.size, self.entries, self.lock = size, OrderedDict(), threading.Lock()
-
-    def get(self, key: tuple, compute: Callable[[], list[float]]) -> list[float]:
-        """The distribution stored under `key`, computed and stored on first use."""
-        with self.lock:
-            if key in self.entries:
-                self.entries.move_to_end(key)
-                return self.entries[key]
-        value = compute()
-        with self.lock:
-            self.entries[key] = value
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
-        return value
-
-
-PRIORS = Priors()
-
-
 class Calibrated(Constrained):
     """Constrained scoring corrected for the model's prior over the labels (contextual calibration).
 
     The prior is the label distribution of the same prompt (template, catalog, current task,
     earlier messages) with the last user message replaced by a content-free one, averaged over
-    `content_free`. It is scored under a session of its own, so the conversation's cache stays
-    as it was, and cached per backend and prompt. The calibration reweighs the tasks among
-    themselves; the probability of none stays the model's (`calibrate_tasks`).
+    `content_free`. The real and the content-free prompts go to the backend together
+    (`score_many`): the local backend reads them in one pass over the conversation's cache, the
+    content-free ones as branches that leave the cache as the real prompt alone leaves it; a
+    served backend scores them one by one. Priors are not cached: a content-free prompt holds the
+    conversation so far, so it recurs only at the first message of conversations sharing a catalog;
+    in the joint pass its branch costs a few dozen tokens, and a served backend would save one
+    request per conversation at most.
+    The calibration reweighs the tasks among themselves; the probability of none stays the
+    model's (`calibrate_tasks`).
     """
 
     name, template_name = "constrained_calibrated", "constrained"
@@ -196,8 +179,8 @@ class Calibrated(Constrained):
         """The decision's raw output: how the scores were calibrated."""
         return f"calibrated by the content-free prior (alpha {self.alpha})"
 
-    def distribution(self, backend, prompt, candidates, logps, session):
-        prior = self.prior(backend, prompt, candidates, session)
+    def distribution(self, backend, prompt, candidates, session):
+        logps, prior = self.scores(backend, prompt, candidates, session)
         return calibrate_tasks(logps, prior, self.alpha, candidates.index(NONE))
 
     def neutral(self, prompt: Prompt) -> tuple[Prompt, ...]:
@@ -205,22 +188,12 @@ class Calibrated(Constrained):
         return tuple(replace(prompt, parts=(*prompt.parts[:-2], self.template.macro("turn", "user", text),
                                             prompt.parts[-1])) for text in self.content_free)
 
-    def prior(self, backend: Backend, prompt: Prompt, candidates: list[str],
-              session: str | None) -> list[float]:
-        """The content-free distribution of the labels (log-probabilities), cached."""
-        neutral, answers = self.neutral(prompt), [self.answer(prompt, c) for c in candidates]
-        own = calibration_session(session)
-        return PRIORS.get((backend, neutral, tuple(answers)), lambda: mean_distribution(
-            [backend.score(p, answers, session=own) for p in neutral]))
-
-    def forget(self, backend, session):
-        super().forget(backend, session)
-        backend.forget(calibration_session(session))
-
-
-def calibration_session(session: str | None) -> str | None:
-    """The session the content-free prompts of a conversation are scored under (None: no reuse)."""
-    return f"calibration:{session}" if session else None
+    def scores(self, backend: Backend, prompt: Prompt, candidates: list[str],
+               session: str | None) -> tuple[list[float], list[float]]:
+        """The labels' log-probabilities as answers to the prompt, and their content-free prior."""
+        real, *neutral = backend.score_many([prompt, *self.neutral(prompt)], self.answers(prompt, candidates),
+                                            session=session)
+        return real, mean_distribution(neutral)
 
 
 class ZeroShot(Strategy):

@@ -1,15 +1,16 @@
-"""Calibrated constrained routing: the calibration math, the cached content-free prior, real decisions."""
+"""Calibrated constrained routing: the calibration math, the joint pass of the content-free prompt, real decisions."""
 import math
 
 import pytest
+import torch
 
-import router.strategies as strategies
 from router.backends.base import Backend
 from router.catalog import Catalog
-from router.conversation import Conversation, Turn
+from router.conversation import Conversation, Turn, read_jsonl
 from router.routing import Router
 from router.settings import Settings
-from router.strategies import Priors, calibrate, calibrate_tasks, create_strategy, mean_distribution
+from router.strategies import calibrate, calibrate_tasks, create_strategy, mean_distribution
+from tests.test_reuse import TURNS
 
 PROMPTS = Settings.from_env().prompts_dir
 ROOT = PROMPTS.parent.parent
@@ -17,7 +18,7 @@ LOG = math.log
 
 
 class Counting(Backend):
-    """The real backend, counting the sessions its `score` is called with."""
+    """The real backend as a served one sees it: `score` alone (no joint pass), counting its sessions."""
 
     def __init__(self, inner: Backend):
         self.inner, self.name, self.model, self.sessions = inner, inner.name, inner.model, []
@@ -34,14 +35,6 @@ class Counting(Backend):
 
     def forget(self, session):
         self.inner.forget(session)
-
-
-@pytest.fixture
-def fresh_priors(monkeypatch) -> Priors:
-    """An empty prior cache for the test."""
-    priors = Priors()
-    monkeypatch.setattr(strategies, "PRIORS", priors)
-    return priors
 
 
 def logs(values: list[float]) -> list[float]:
@@ -90,30 +83,69 @@ def test_mean_distribution_averages_the_normalised_rows():
     assert [math.exp(q) for q in prior] == pytest.approx([0.375, 0.625])
 
 
-def test_prior_cache_computes_once_and_drops_the_least_recently_used():
-    priors, computed = Priors(size=2), []
-    for key in ("a", "b", "a", "c", "b"):
-        priors.get(key, lambda k=key: computed.append(k) or [0.0])
-    assert computed == ["a", "b", "c", "b"]
-
-
-def test_each_content_free_prompt_is_scored_once_under_a_session_of_its_own(
-        backend, small_catalog, fresh_priors):
+def test_a_backend_without_a_joint_pass_scores_each_prompt_and_decides_the_same(backend, small_catalog):
     counting = Counting(backend)
-    router = Router(counting, create_strategy("constrained_calibrated", PROMPTS))
+    served, local = (Router(b, create_strategy("constrained_calibrated", PROMPTS)) for b in (counting, backend))
     turns = [Turn("user", "Please help me write the minutes of my meeting"),
              Turn("assistant", "Of course. Who attended?"), Turn("user", "Ana, Bo and me")]
-    first = router.decide(small_catalog, turns[:1], None, session="calib-a")
-    router.decide(small_catalog, turns[:1], None, session="calib-b")  # same prompt, another conversation
-    again = Router(counting, create_strategy("constrained_calibrated", PROMPTS))  # as the Chat tab does
-    again.decide(small_catalog, turns[:1], None, session="calib-a")
-    assert counting.sessions == ["calib-a", "calibration:calib-a", "calib-b", "calib-a"]
-    router.decide(small_catalog, turns, "meeting_minutes", session="calib-a")
-    assert counting.sessions[4:] == ["calib-a", "calibration:calib-a"]
-    assert first.strategy == "constrained_calibrated" and "calibrated" in first.raw
-    assert math.isclose(sum(first.scores.values()), 1.0, abs_tol=1e-6)
-    for session in ("calib-a", "calib-b"):
-        router.forget(session)
+    for k, current in ((1, None), (3, "meeting_minutes")):
+        one_by_one = served.decide(small_catalog, turns[:k], current, session="calib-served")
+        joint = local.decide(small_catalog, turns[:k], current, session="calib-joint")
+        assert one_by_one.label == joint.label and "calibrated" in one_by_one.raw
+        assert one_by_one.scores == pytest.approx(joint.scores, abs=1e-4)
+        assert math.isclose(sum(one_by_one.scores.values()), 1.0, abs_tol=1e-6)
+    assert counting.sessions == ["calib-served", None] * 2  # the content-free prompt leaves no cache behind
+    for session in ("calib-served", "calib-joint"):
+        local.forget(session)
+
+
+def test_joint_pass_equals_each_prompt_scored_alone_without_cache(backend, small_catalog):
+    """First decision, later ones on the cache, the same prompt again and an edited last message."""
+    strategy = create_strategy("constrained_calibrated", PROMPTS)
+    edited = [*TURNS[:4], Turn("user", "Actually, remind Acme of their unpaid invoice")]
+    steps = [(TURNS[:1], None), (TURNS[:3], "meeting_minutes"), (TURNS[:5], "linkedin_post"),
+             (TURNS[:5], "linkedin_post"), (edited, "linkedin_post"), (TURNS[:7], "linkedin_post")]
+    answers = strategy.answers(strategy.prompt(small_catalog, TURNS[:1], None), small_catalog.names + ["none"])
+    backend.forget("calib-joint")
+    for k, (turns, current) in enumerate(steps):
+        prompts = [(prompt := strategy.prompt(small_catalog, turns, current)), *strategy.neutral(prompt)]
+        joint = backend.score_many(prompts, answers, session="calib-joint")
+        read = backend.last_read
+        alone = [backend.score(p, answers) for p in prompts]
+        assert len(joint) == 2
+        for together, apart in zip(joint, alone):
+            assert together == pytest.approx(apart, abs=1e-4)
+        assert joint[0] != pytest.approx(joint[1], abs=1e-3)  # two prompts, two answers
+        assert k == 0 or read < len(backend.encode(prompt)) // 2  # later passes read on top of the cache
+    backend.forget("calib-joint")
+
+
+def test_joint_pass_leaves_the_cache_a_plain_score_leaves(backend, small_catalog):
+    strategy = create_strategy("constrained_calibrated", PROMPTS)
+    answers = strategy.answers(strategy.prompt(small_catalog, TURNS[:1], None), small_catalog.names + ["none"])
+    for k in (1, 3, 5):
+        prompt = strategy.prompt(small_catalog, TURNS[:k], None)
+        backend.score_many([prompt, *strategy.neutral(prompt)], answers, session="calib-joint")
+        backend.score(prompt, answers, session="calib-plain")
+        joint, plain = backend.cache.entries["calib-joint"], backend.cache.entries["calib-plain"]
+        assert joint.ids == plain.ids == backend.encode(prompt) and joint.header == plain.header
+        for a, b in zip(joint.kv.layers, plain.kv.layers):
+            assert torch.allclose(a.keys, b.keys, atol=1e-4) and torch.allclose(a.values, b.values, atol=1e-4)
+    for session in ("calib-joint", "calib-plain"):
+        backend.forget(session)
+
+
+def test_a_demo_conversation_routes_alike_in_one_pass_and_prompt_by_prompt(backend):
+    catalog = Catalog.load(ROOT / "data" / "default_catalog.json")
+    conv = read_jsonl(ROOT / "data" / "demo" / "demo.jsonl", catalog)[0]
+    counting = Counting(backend)
+    joint, apart = (Router(b, create_strategy("constrained_calibrated", PROMPTS)).route(conv, catalog)
+                    for b in (backend, counting))
+    assert len(joint) == len(apart) == len(conv.user_indices()) > 2
+    assert counting.sessions == [conv.id, None] * len(apart)
+    assert [d.label for d in joint] == [d.label for d in apart]
+    for a, b in zip(joint, apart):
+        assert a.scores == pytest.approx(b.scores, abs=1e-4)
 
 
 def test_content_free_prompt_replaces_only_the_last_user_message(small_catalog):
@@ -124,20 +156,20 @@ def test_content_free_prompt_replaces_only_the_last_user_message(small_catalog):
     assert neutral == strategy.prompt(small_catalog, [*turns[:2], Turn("user", "N/A")], "meeting_minutes")
 
 
-def test_conversation_cache_stays_as_it_was_and_both_sessions_are_forgotten(
-        backend, small_catalog, fresh_priors):
+def test_conversation_cache_stays_as_it_was_and_is_forgotten(backend, small_catalog):
     strategy = create_strategy("constrained_calibrated", PROMPTS)
     conv = Conversation("calib-cache", (Turn("user", "Please help me write the minutes of my meeting"),))
     router = Router(backend, strategy)
+    before = set(backend.cache.entries)
     router.decide(small_catalog, conv.turns, None, session=conv.id)
     prompt = strategy.prompt(small_catalog, conv.turns, None)
     assert backend.cache.entries[conv.id].ids == backend.encode(prompt)
-    assert "calibration:calib-cache" in backend.cache.entries
+    assert set(backend.cache.entries) - before == {conv.id}  # the content-free prompt kept nothing
     router.route(conv, small_catalog)
-    assert not {conv.id, "calibration:calib-cache"} & set(backend.cache.entries)
+    assert conv.id not in backend.cache.entries
 
 
-def test_the_base_model_keeps_its_probability_of_none(backend, fresh_priors):
+def test_the_base_model_keeps_its_probability_of_none(backend):
     """The untuned embedded model routes the three demo messages to none, calibrated or not.
 
     Calibration reweighs the tasks among themselves: none keeps the model's probability (about 0.85

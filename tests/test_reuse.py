@@ -109,10 +109,11 @@ def test_trie_reads_only_the_way_to_branches():
     assert trie.tokens == [1, 2]  # node [1, 2] branches into 3, 4 and the end token
     assert trie.steps[0] == [(0, 1, [1, 5]), (2, 3, [3, 4, 0])]
     assert trie.steps[3] == [(0, 5, [1, 5])]  # 6 and 7 are forced: never read
-    allowed, positions = trie.mask(keep=3, suffix=2)
-    assert positions.tolist() == [3, 4, 5, 6]
-    assert allowed[3].tolist() == [True] * 3 + [True, True] + [True, True]
-    assert allowed[2].tolist() == [True] * 3 + [True, True] + [True, False]
+    seen = torch.tensor([True] * 5 + [False] * 2)  # 3 cached tokens, a 2-token suffix, then the nodes
+    allowed, positions = trie.mask(seen, position=4, start=5)
+    assert positions.tolist() == [5, 6]
+    assert allowed[1].tolist() == [True] * 3 + [True, True] + [True, True]
+    assert allowed[0].tolist() == [True] * 3 + [True, True] + [True, False]
 
 
 def test_eviction_keeps_memory_under_budget(backend, small_catalog):

@@ -15,6 +15,11 @@ class Backend(ABC):
     def score(self, prompt: Prompt, candidates: list[str], session: str | None = None) -> list[float]:
         """Log-probability of each candidate as the whole answer to `prompt`."""
 
+    def score_many(self, prompts: list[Prompt], candidates: list[str],
+                   session: str | None = None) -> list[list[float]]:
+        """`score` of the candidates after each prompt, one by one; `session` is the first prompt's."""
+        return [self.score(p, candidates, session=session if k == 0 else None) for k, p in enumerate(prompts)]
+
     @abstractmethod
     def generate(self, prompt: Prompt, max_tokens: int, stop: tuple[str, ...] = (),
                  session: str | None = None) -> str:

@@ -9,6 +9,7 @@ import torch
 from router.backends import register
 from router.backends.base import Backend, cut_at_stop
 from router.backends.kvcache import Entry, PrefixCache, clone_prefix, common_prefix, crop
+from router.backends.tree import Layout, layout
 from router.backends.trie import TokenTrie
 from router.embedded import EMBEDDED, embedded_model_dir
 from router.errors import BackendError
@@ -98,7 +99,7 @@ class LocalBackend(Backend):
         self.reuse = reuse
         self.cache = PrefixCache((cache_budget_mb or settings.cache_budget_mb) * 2**20)
         self.lock = threading.Lock()
-        self.last_read = 0  # tokens the last forward pass read (prompt suffix and candidates)
+        self.last_read = 0  # tokens the last forward pass read (prompt suffixes and candidates)
         self.encode_part = part_encoder(self.tokenizer)
 
     def encode(self, prompt: Prompt) -> list[int]:
@@ -138,23 +139,21 @@ class LocalBackend(Backend):
             return DynamicCache(config=self.net.config), 0
         return clone_prefix(other.kv, keep, self.net.config), keep
 
-    def forward(self, kv, ids: list[int], keep: int, trie: TokenTrie | None = None) -> torch.Tensor:
-        """Read ids[keep:] and, in the same pass, the trie's nodes as continuations of `ids`.
+    def forward(self, kv, tokens: list[int], plan: Layout | None = None) -> torch.Tensor:
+        """Read `tokens` after the cache, laid out by `plan` if given, else in a row.
 
-        Returns log-probabilities: row 0 after the last id, row 1 + i after fed node i.
+        Returns log-probabilities: after each of the plan's read rows (in their order), else after the last token.
         """
-        suffix = ids[keep:]
-        packed = trie.tokens if trie else []
-        self.last_read = len(suffix) + len(packed)
-        options: dict = {}
-        if packed:
-            allowed, positions = trie.mask(keep, len(suffix))
+        self.last_read = len(tokens)
+        options: dict = {"logits_to_keep": 1}
+        if plan:
             dtype = self.net.dtype if self.net.dtype.is_floating_point else torch.float32
-            bias = torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)
+            bias = torch.zeros(plan.allowed.shape, dtype=dtype).masked_fill(~plan.allowed, torch.finfo(dtype).min)
             options = {"attention_mask": bias[None, None].to(self.device),
-                       "position_ids": positions[None].to(self.device)}
-        out = self.net(input_ids=torch.tensor([suffix + packed], device=self.device),
-                       past_key_values=kv, use_cache=True, logits_to_keep=len(packed) + 1, **options)
+                       "position_ids": plan.positions[None].to(self.device),
+                       "logits_to_keep": torch.tensor([r for rows in plan.read for r in rows], device=self.device)}
+        out = self.net(input_ids=torch.tensor([tokens], device=self.device), past_key_values=kv,
+                       use_cache=True, **options)
         return torch.log_softmax(out.logits[0].float(), dim=-1)
 
     def keep(self, session: str | None, prompt: Prompt, ids: list[int], kv) -> None:
@@ -165,14 +164,25 @@ class LocalBackend(Backend):
 
     def score(self, prompt: Prompt, candidates: list[str], session: str | None = None) -> list[float]:
         """Score every candidate in one pass: the new prompt tokens, then the candidates' trie."""
-        ids = self.encode(prompt)
+        return self.score_many([prompt], candidates, session)[0]
+
+    def score_many(self, prompts: list[Prompt], candidates: list[str],
+                   session: str | None = None) -> list[list[float]]:
+        """Score the candidates after every prompt in one pass over the session's cache (see `layout`).
+
+        The first prompt is the session's: its cache is kept for the next decision; the others
+        are read as branches forked where they part from it, and leave nothing behind.
+        """
+        ids = [self.encode(p) for p in prompts]
         trie = TokenTrie.build([list(self.encode_part(c)) for c in candidates], self.end_ids())
         with self.lock, torch.inference_mode():
-            kv, keep = self.reusable(ids, session)
-            logp = self.forward(kv, ids, keep, trie)
-            self.keep(session, prompt, ids, kv)
-        count_tokens(len(ids), 0)
-        return trie.scores(logp)
+            kv, keep = self.reusable(ids[0], session)
+            plan = layout(ids, keep, trie)
+            logp = self.forward(kv, plan.tokens, plan)
+            self.keep(session, prompts[0], ids[0], kv)
+        count_tokens(sum(map(len, ids)), 0)
+        rows = len(trie.tokens) + 1
+        return [trie.scores(logp[k * rows: (k + 1) * rows]) for k in range(len(ids))]
 
     def generate(self, prompt: Prompt, max_tokens: int, stop: tuple[str, ...] = (),
                  session: str | None = None) -> str:
@@ -181,7 +191,7 @@ class LocalBackend(Backend):
         out: list[int] = []
         with self.lock, torch.inference_mode():
             kv, keep = self.reusable(ids, session)
-            logits = self.forward(kv, ids, keep)[-1]
+            logits = self.forward(kv, ids[keep:])[-1]
             text = ""
             for _ in range(max_tokens):
                 token = int(logits.argmax())
@@ -191,7 +201,7 @@ class LocalBackend(Backend):
                 text = self.tokenizer.decode(out, skip_special_tokens=True)
                 if any(s in text for s in stop):
                     break
-                logits = self.forward(kv, ids + out, len(ids) + len(out) - 1)[-1]
+                logits = self.forward(kv, out[-1:])[-1]
             self.keep(session, prompt, ids, kv)
         count_tokens(len(ids), len(out))
         return cut_at_stop(text, stop)

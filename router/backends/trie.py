@@ -57,27 +57,20 @@ class TokenTrie:
         return cls(tokens=[token_of[n] for n in read], parents=[row[parent_of[n]] - 1 for n in read],
                    steps=steps)
 
-    def mask(self, keep: int, suffix: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Attention mask (True = may attend) and positions for the suffix then the read nodes.
+    def mask(self, seen: torch.Tensor, position: int, start: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Attention rows (True = may attend) and positions of the read nodes, placed from column `start`.
 
-        Suffix rows see the cache and the suffix causally; a node sees the cache, the whole
-        suffix, its ancestors and itself.
+        `seen` is what the prompt's last token (at `position`) sees, itself included; a node sees
+        that, its ancestors and itself.
         """
-        q = suffix + len(self.tokens)
-        allowed = torch.zeros(q, keep + q, dtype=torch.bool)
-        allowed[:, :keep] = True
-        allowed[:suffix, keep: keep + suffix] = torch.ones(suffix, suffix, dtype=torch.bool).tril()
-        positions = list(range(keep, keep + suffix))
+        allowed = seen.repeat(len(self.tokens), 1)
+        positions: list[int] = []
         for i, parent in enumerate(self.parents):
-            r = suffix + i
-            if parent < 0:
-                allowed[r, keep: keep + suffix] = True
-                positions.append(keep + suffix)
-            else:
-                allowed[r] = allowed[suffix + parent]
-                positions.append(positions[suffix + parent] + 1)
-            allowed[r, keep + r] = True
-        return allowed, torch.tensor(positions)
+            if parent >= 0:
+                allowed[i] = allowed[parent]
+            positions.append(positions[parent] + 1 if parent >= 0 else position + 1)
+            allowed[i, start + i] = True
+        return allowed, torch.tensor(positions, dtype=torch.long)
 
     def scores(self, logp: torch.Tensor) -> list[float]:
         """Log-probability of each candidate under constrained decoding."""
