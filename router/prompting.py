@@ -19,6 +19,7 @@ class Prompt:
     system: str
     parts: tuple[str, ...]
     answer_prefix: str = ""
+    message: str = ""  # the last user message as typed (a strategy may read it apart from the prompt)
 
     @property
     def user(self) -> str:
@@ -44,7 +45,8 @@ class Template:
                       parts=(str(m.header(catalog.tasks)),
                              *(str(m.turn(t.role, t.content)) for t in turns),
                              str(m.question(current or "none", names))),
-                      answer_prefix=str(m.answer_prefix()))
+                      answer_prefix=str(m.answer_prefix()),
+                      message=next((t.content for t in reversed(turns) if t.role == "user"), ""))
 
     def macro(self, name: str, *args) -> str:
         """Render one extra macro of the template (such as a ReAct observation)."""

@@ -189,7 +189,7 @@ def test_run_a_small_comparison(page, app, tmp_path):
     page.get_by_role("button", name="Launch").click()
     expect(page.get_by_role("gridcell", name="copy baseline")).to_be_visible(timeout=SLOW)
     expect(page.locator("#compare-summary")).to_contain_text(re.compile(
-        r"constrained_calibrated · free: turn accuracy [0-9.]+ vs copy baseline [0-9.]+ \([+-][0-9]+ points\)"))
+        r"constrained_lexical · free: turn accuracy [0-9.]+ vs copy baseline [0-9.]+ \([+-][0-9]+ points\)"))
     headers = page.locator("#compare-matrix").get_by_role("columnheader")
     expect(headers.filter(has_text="start recall")).to_have_count(1)
     assert not [h for h in headers.all_inner_texts() if "_" in h], "no snake_case headers"
@@ -233,10 +233,10 @@ def test_compare_two_runs_figures_drill_down_and_exports(page, app):
     page.get_by_role("tab", name="Compare").click()
     page.get_by_role("button", name="Refresh", exact=True).click()
     expect(page.get_by_label("Dataset", exact=True).filter(visible=True)).to_have_value("pair")
-    page.get_by_label("constrained_calibrated").uncheck()
+    page.get_by_label("constrained_lexical").uncheck()
     page.get_by_role("button", name="Launch").click()
     expect(page.locator("#launch-note")).to_contain_text("⚠ Choose at least one strategy.")  # beside Launch
-    page.get_by_label("constrained_calibrated").check()
+    page.get_by_label("constrained_lexical").check()
     page.get_by_label("zero_shot").check()
     page.get_by_label("Conversations (0 = all)").fill("1")
     page.get_by_role("button", name="Launch").click()
@@ -429,7 +429,7 @@ def test_the_default_router_starts_switches_and_ends_a_task_in_the_chat(page):
     sign_in(page)
     page.get_by_role("tab", name="Chat").click()
     expect(page.locator("#chat-router")).to_have_text(
-        "Router: the embedded smollm2-135m (local) · adapter smollm2-router · strategy constrained_calibrated")
+        "Router: the embedded smollm2-135m (local) · adapter smollm2-router · strategy constrained_lexical")
     expect(page.locator("#chat-active")).to_contain_text("Active task: none")  # not blank before a message
     page.get_by_text("Models", exact=True).click()
     adapter = page.get_by_label("Router adapter (PEFT folder, local only)")
@@ -444,8 +444,8 @@ def test_the_default_router_starts_switches_and_ends_a_task_in_the_chat(page):
     expect(page.locator("#chat-active")).to_contain_text("meeting_minutes")
     expect(page.get_by_text("START", exact=True)).to_be_visible()
     send_and_wait(page, "Actually, first draft a LinkedIn post about our launch")
-    expect(page.get_by_text("SWITCH", exact=True)).to_be_visible()  # to prospect_answer, not linkedin_post:
-    # the miss is measured and written in the model card (docs/training.md)
+    expect(page.get_by_text("SWITCH", exact=True)).to_be_visible()
+    expect(page.locator("#chat-active")).to_contain_text("linkedin_post")
     send_and_wait(page, "thanks, that's all")
     expect(page.locator("#chat-active")).to_contain_text("none")
     expect(page.get_by_text("END", exact=True)).to_be_visible()
@@ -478,4 +478,4 @@ def test_queued_runs_go_on_through_a_reload_and_a_second_user_sees_them(page, ap
     other.context.close()
     runs = RunStore(app[1], DatasetStore(app[1]))
     assert sorted(r["strategy"] for r in runs.listing("queued") if r["status"] == "done") == \
-        ["constrained_calibrated", "zero_shot"]  # the default strategy, and the one checked
+        ["constrained_lexical", "zero_shot"]  # the default strategy, and the one checked

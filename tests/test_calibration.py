@@ -9,7 +9,7 @@ from router.catalog import Catalog
 from router.conversation import Conversation, Turn, read_jsonl
 from router.routing import Router
 from router.settings import Settings
-from router.strategies import calibrate, calibrate_tasks, create_strategy, mean_distribution
+from router.strategies import calibrate, calibrate_tasks, create_strategy, matched, mean_distribution
 from tests.test_reuse import TURNS
 
 PROMPTS = Settings.from_env().prompts_dir
@@ -76,6 +76,15 @@ def test_calibrating_the_tasks_keeps_the_probability_of_none():
     assert calibrated == pytest.approx([0.5 * e / sum(expected) for e in expected] + [0.5])
     favoured = calibrate_tasks(logs(probs), logs([0.2, 0.01, 0.79]), 1.0, keep=2)
     assert favoured[1] > favoured[0] and favoured[2] == pytest.approx(0.5)  # the favoured task lost its lead
+
+
+def test_a_lexical_match_reweighs_the_tasks_and_keeps_none():
+    probs = [0.5, 0.3, 0.2]  # two tasks, then none
+    out = matched(probs, [0.0, 0.5], 2.0)
+    assert out[-1] == 0.2 and math.isclose(sum(out), 1.0)
+    assert math.isclose(out[1], 0.8 * 0.3 * math.e / (0.5 + 0.3 * math.e))  # the matched task gains e^1
+    assert matched(probs, [0.1, 0.1], 2.0) == pytest.approx(probs)  # an equal match changes nothing
+    assert matched([0.0, 0.0, 1.0], [0.3, 0.1], 2.0) == [0.0, 0.0, 1.0]  # all on none: nothing to reweigh
 
 
 def test_mean_distribution_averages_the_normalised_rows():

@@ -8,7 +8,7 @@ from ui.chat_tab import send
 def test_the_default_router_is_named_with_its_adapter_and_strategy():
     line = router_named(Models(router_adapter=default_adapter(None)))
     assert line == ("**Router:** the embedded smollm2-135m (local) · adapter smollm2-router · "
-                    "strategy constrained_calibrated")
+                    "strategy constrained_lexical")
     assert SHIPPED_ADAPTER.name == "smollm2-router"
 
 

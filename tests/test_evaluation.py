@@ -132,7 +132,7 @@ def test_cli_eval_json_contract(settings, tmp_path, cli):
     status, out, err = cli("eval", "--dataset", "tiny", "--json")
     assert status == 0, err
     result = json.loads(out)
-    assert result["metrics"]["turns"] == 1 and result["config"]["strategy"] == "constrained_calibrated"
+    assert result["metrics"]["turns"] == 1 and result["config"]["strategy"] == "constrained_lexical"
     assert result["config"]["protocol"] == "free"
     assert result["metrics"]["baseline"]["turn_accuracy"] == 0.0      # gold previous is none
     stored = RunStore(DatabaseFile(settings.db_path), None).get(result["run"])

@@ -100,8 +100,8 @@ def test_unreadable_answer_is_invalid_not_raised(small_catalog, text):
 def test_unknown_strategy():
     with pytest.raises(RouterError, match="unknown strategy"):
         create_strategy("magic", PROMPTS)
-    assert set(STRATEGIES) == {"constrained", "constrained_calibrated", "zero_shot", "few_shot_cot",
-                               "react"}
+    assert set(STRATEGIES) == {"constrained", "constrained_calibrated", "constrained_lexical", "zero_shot",
+                               "few_shot_cot", "react"}
 
 
 def test_prompt_templates_are_editable_files(tmp_path, backend, small_catalog):
