@@ -114,6 +114,7 @@ def choose(page: Page, label: str, option: str) -> None:
 
 def test_sign_in_is_required(page):
     expect(page.get_by_text("Router Playground: sign in to test")).to_be_visible()  # not a bare "Login"
+    expect(page).to_have_title("Router Playground")  # the browser tab names the app before sign-in
     page.get_by_label("username").fill("ana")
     page.get_by_label("password").fill("wrong")
     page.get_by_role("button", name="Login").click()
