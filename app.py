@@ -40,7 +40,7 @@ def build_app(services: Services, sign_out: bool = False) -> gr.Blocks:
             loaders += create_compare_tab(services) + create_validate_tab(services)
             loaders += create_train_tab(services)
         for loader in loaders:
-            app.load(loader.fn, None, loader.outputs, js=loader.js)
+            app.load(loader.fn, loader.inputs or None, loader.outputs, js=loader.js)
     return app
 
 

@@ -265,6 +265,11 @@ def test_chat_routes_replies_and_saves(page, app):
     chat = page.get_by_role("log", name="chatbot conversation")
     expect(chat.get_by_text(f"Please help me write the minutes of our meeting {IMG}")).to_be_visible()
     expect(page.locator("#chat-active")).to_contain_text("Active task:")
+    page.reload()  # the unsaved conversation is kept by the browser, for this user
+    page.get_by_role("tab", name="Chat").click()
+    expect(chat.get_by_text(f"Please help me write the minutes of our meeting {IMG}")).to_be_visible(timeout=SLOW)
+    expect(page.locator("#chat-active")).to_contain_text("Active task:")
+    page.get_by_text("Save / reopen").click()
     page.get_by_role("button", name="Save conversation").click()
     expect(page.get_by_text("suggestions for the Validate tab")).to_be_visible()
     [pk] = AnnotationStore(app[1]).queue(QueueFilter("chats"))
@@ -278,7 +283,11 @@ def test_start_and_stop_a_tiny_training_job(page, app, small_catalog):
     jobs = JobStore(app[1])
     sign_in(page)
     page.get_by_role("tab", name="Train").click()
+    expect(page.get_by_text("No job yet: launch one")).to_have_count(2)  # the empty charts say why
     expect(page.get_by_role("button", name="Stop")).to_be_disabled()  # no job yet
+    page.get_by_role("button", name="Quick try (1 min)").click()
+    expect(page.get_by_label("Max steps (-1: epochs)")).to_have_value("20")
+    expect(page.get_by_label("Time bound, minutes (0: none)")).to_have_value("1")
     expect(page.get_by_role("button", name="Resume")).to_be_disabled()
     page.get_by_role("button", name="Refresh datasets").click()
     choose(page, "Datasets", "trainset")

@@ -58,6 +58,11 @@ def launch(services: Services, datasets, evaluate, *values):
     return job_choice(services, job)
 
 
+def quick_try() -> list:
+    """The form's inputs with the quick-try settings, the others left as they are."""
+    return [act.QUICK_TRY.get(name, gr.skip()) for name in form_names()]
+
+
 def form_names() -> list[str]:
     """The fields of the form, in the order of its inputs."""
     return ["base_model", *(name for row in FORM_ROWS for name in row)]
@@ -78,6 +83,7 @@ def create_train_tab(services: Services) -> list[Loader]:
                 form += [field_input(FIELDS[name]) for name in row]
         with gr.Row():
             evaluate = gr.Checkbox(label="Evaluate base vs fine-tuned when done", value=True)
+            quick_btn = gr.Button("Quick try (1 min)")
             launch_btn = gr.Button("Launch", variant="primary")
         jobs_table = gr.Dataframe(headers=JOB_HEADERS, interactive=False, label="Jobs (one runs, the others wait)")
         with gr.Row():
@@ -100,6 +106,7 @@ def create_train_tab(services: Services) -> list[Loader]:
     listed = shown(lambda: gr.update(choices=services.datasets.names()))
     refresh_btn.click(listed, None, datasets)
     tab.select(listed, None, datasets)
+    quick_btn.click(quick_try, None, form)
     launch_btn.click(bound(launch, services), [datasets, evaluate, *form], job_pick, api_name="train_launch")
     job_pick.change(shown(bound(view, services)), job_pick, views, api_name="train_job")
     timer.tick(shown(bound(view, services)), job_pick, views)
