@@ -90,20 +90,21 @@ def create_chat_tab(services: Services) -> list[Loader]:
                 open_pick = gr.Dropdown([], label="Saved conversation")
                 open_btn = gr.Button("Reopen and continue")
         state = gr.State(None)
-        browser = gr.BrowserState(None, storage_key="router-playground-chat")  # kept through a reload
+    browser = gr.BrowserState(None, storage_key="router-playground-chat")  # outside the tab: read on page load
 
     gr.on([m.change for m in models], lambda *m: act.router_named(act.Models(*m)), models, router_md,
           show_progress="hidden")
     shown_view = [c.chatbot, c.active, c.badge, c.scores, c.reading, c.latency, c.timeline, c.status]
-    gr.on([c.send_btn.click, c.message.submit], bound(send, services), [state, c.message, *models],
-          [*shown_view, state, c.message], api_name="chat_send")
-    c.reset_btn.click(lambda: (*view(Chat.new()), None, ""), None, [*shown_view, state, c.message],
-                      api_name="chat_reset")
+    sent = gr.on([c.send_btn.click, c.message.submit], bound(send, services), [state, c.message, *models],
+                 [*shown_view, state, c.message], api_name="chat_send")
+    reset = c.reset_btn.click(lambda: (*view(Chat.new()), None, ""), None, [*shown_view, state, c.message],
+                              api_name="chat_reset")
     save_btn.click(bound(save, services), [state, dataset_name], [saved, open_dataset], api_name="chat_save")
     tab.select(lambda: gr.update(choices=services.datasets.names()), None, open_dataset)
     open_dataset.change(bound(conversations, services), open_dataset, open_pick, api_name="chat_conversations")
-    open_btn.click(bound(reopen, services), open_pick, [*shown_view, state], api_name="chat_reopen")
-    state.change(keep, state, browser)
+    reopened = open_btn.click(bound(reopen, services), open_pick, [*shown_view, state], api_name="chat_reopen")
+    for event in (sent, reset, reopened):
+        event.then(keep, state, browser)
     return [Loader(restore, [*shown_view, state], inputs=[browser])]
 
 

@@ -92,7 +92,8 @@ def timeline(chat: Chat) -> go.Figure:
             marker=dict(size=16, color=NO_TASK_COLOUR if task == "none" else TASK_COLOURS[k % len(TASK_COLOURS)]),
             hovertext=[safe(u.content[:120]) for _, u in points], hoverinfo="text"))
     fig.add_trace(go.Scatter(  # the events, drawn above their points even on the top row
-        x=[n for n, _ in steps], y=[name(d.label) for _, (d, _) in steps], mode="text", showlegend=False,
+        x=[n for n, _ in steps], y=[name(d.label) for _, (d, _) in steps], mode="markers+text", showlegend=False,
+        marker=dict(size=16, color="rgba(0,0,0,0)"),  # unseen, the size of the points: the text clears them
         text=[d.event.value for _, (d, _) in steps], textposition="top center", cliponaxis=False,
         textfont=dict(color=[EVENT_COLOURS[d.event] for _, (d, _) in steps]), hoverinfo="skip"))
     fig.update_layout(height=130 + 30 * len(tasks), margin=dict(t=30, l=10, r=10, b=30),
