@@ -34,9 +34,10 @@ def build_app(services: Services, sign_out: bool = False) -> gr.Blocks:
                 who = gr.Markdown(elem_id="signed-in")
                 gr.Button("Sign out", link="logout", size="sm", scale=0, elem_id="sign-out")
                 app.load(signed_in, None, who)
+        kept_chat = gr.BrowserState(None, storage_key="router-playground-chat")  # read on page load, not in a tab
         with gr.Tabs():
             loaders = create_tasks_tab(services)
-            loaders += create_chat_tab(services)
+            loaders += create_chat_tab(services, kept_chat)
             loaders += create_compare_tab(services) + create_validate_tab(services)
             loaders += create_train_tab(services)
         for loader in loaders:

@@ -71,8 +71,8 @@ def reopen(services: Services, pk):
     return *view(chat, f"Reopened; continuing as {safe(chat.id)}."), chat
 
 
-def create_chat_tab(services: Services) -> list[Loader]:
-    """Build the Chat tab and bind its events; on page load, the conversation the browser kept."""
+def create_chat_tab(services: Services, browser: gr.BrowserState) -> list[Loader]:
+    """Build the Chat tab and bind its events; on page load, the conversation the browser kept in `browser`."""
     with gr.Tab("Chat", id="chat") as tab:
         gr.Markdown("Every message is routed first (catalog of the Tasks tab, read afresh each time); "
                     "the reply then follows the active task's instructions, or answers freely.")
@@ -90,7 +90,6 @@ def create_chat_tab(services: Services) -> list[Loader]:
                 open_pick = gr.Dropdown([], label="Saved conversation")
                 open_btn = gr.Button("Reopen and continue")
         state = gr.State(None)
-    browser = gr.BrowserState(None, storage_key="router-playground-chat")  # outside the tab: read on page load
 
     gr.on([m.change for m in models], lambda *m: act.router_named(act.Models(*m)), models, router_md,
           show_progress="hidden")
