@@ -380,3 +380,20 @@ def test_queued_runs_go_on_through_a_reload_and_a_second_user_sees_them(page, ap
     runs = RunStore(app[1], DatasetStore(app[1]))
     assert sorted(r["strategy"] for r in runs.listing("queued") if r["status"] == "done") == \
         ["constrained_calibrated", "zero_shot"]  # the default strategy, and the one checked
+
+
+def test_the_readme_screenshots_are_taken_from_every_tab(page, app, tmp_path):
+    from PIL import Image
+
+    from scripts.screenshots import SIZE, TABS, prepare, take  # here: it imports this file's helpers
+    prepare(app[1])
+    page.set_viewport_size(SIZE)
+    page.reload()
+    sign_in(page)
+    shots = take(page, tmp_path)
+    assert [path.stem for path in shots] == list(TABS)
+    for path in shots:
+        with Image.open(path) as image:
+            assert image.format == "PNG" and image.size == (SIZE["width"], SIZE["height"])
+            assert len(image.convert("RGB").getcolors(4096) or []) >= 16, f"{path.name} is blank"
+        assert path.stat().st_size < 200_000, f"{path.name} is not small"
