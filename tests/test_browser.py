@@ -114,6 +114,7 @@ def choose(page: Page, label: str, option: str) -> None:
 
 def test_sign_in_is_required(page):
     expect(page.get_by_text("Router Playground: sign in to test")).to_be_visible()  # not a bare "Login"
+    expect(page).to_have_title("Router Playground")  # the browser tab names the app before sign-in
     page.get_by_label("username").fill("ana")
     page.get_by_label("password").fill("wrong")
     page.get_by_role("button", name="Login").click()
@@ -370,6 +371,11 @@ def test_chat_routes_replies_and_saves(page, app):
     chat = page.get_by_role("log", name="chatbot conversation")
     expect(chat.get_by_text(f"Please help me write the minutes of our meeting {IMG}")).to_be_visible()
     expect(page.locator("#chat-active")).to_contain_text("Active task:")
+    page.reload()  # the unsaved conversation is kept by the browser, for this user
+    page.get_by_role("tab", name="Chat").click()
+    expect(chat.get_by_text(f"Please help me write the minutes of our meeting {IMG}")).to_be_visible(timeout=SLOW)
+    expect(page.locator("#chat-active")).to_contain_text("Active task:")
+    page.get_by_text("Save / reopen").click()
     page.get_by_role("button", name="Save conversation").click()
     expect(page.get_by_text("suggestions for the Validate tab")).to_be_visible()
     [pk] = AnnotationStore(app[1]).queue(QueueFilter("chats"))
@@ -383,7 +389,11 @@ def test_start_and_stop_a_tiny_training_job(page, app, small_catalog):
     jobs = JobStore(app[1])
     sign_in(page)
     page.get_by_role("tab", name="Train").click()
+    expect(page.get_by_text("No job yet: launch one")).to_have_count(2)  # the empty charts say why
     expect(page.get_by_role("button", name="Stop")).to_be_disabled()  # no job yet
+    page.get_by_role("button", name="Quick try (1 min)").click()
+    expect(page.get_by_label("Max steps (-1: epochs)")).to_have_value("20")
+    expect(page.get_by_label("Time bound, minutes (0: none)")).to_have_value("1")
     expect(page.get_by_role("button", name="Resume")).to_be_disabled()
     page.get_by_role("button", name="Launch").click()
     expect(page.locator("#train-note")).to_contain_text("⚠ Choose at least one dataset.")  # beside Launch
@@ -479,3 +489,20 @@ def test_queued_runs_go_on_through_a_reload_and_a_second_user_sees_them(page, ap
     runs = RunStore(app[1], DatasetStore(app[1]))
     assert sorted(r["strategy"] for r in runs.listing("queued") if r["status"] == "done") == \
         ["constrained_lexical", "zero_shot"]  # the default strategy, and the one checked
+
+
+def test_the_readme_screenshots_are_taken_from_every_tab(page, app, tmp_path):
+    from PIL import Image
+
+    from scripts.screenshots import SIZE, TABS, prepare, take  # here: it imports this file's helpers
+    prepare(app[1])
+    page.set_viewport_size(SIZE)
+    page.reload()
+    sign_in(page)
+    shots = take(page, tmp_path)
+    assert [path.stem for path in shots] == list(TABS)
+    for path in shots:
+        with Image.open(path) as image:
+            assert image.format == "PNG" and image.size == (SIZE["width"], SIZE["height"])
+            assert len(image.convert("RGB").getcolors(4096) or []) >= 16, f"{path.name} is blank"
+        assert path.stat().st_size < 200_000, f"{path.name} is not small"

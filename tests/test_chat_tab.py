@@ -1,6 +1,13 @@
 """The Chat tab names the router it talks to (and flags the untuned embedded model); the box empties on send."""
+import json
+
+from router.chat import Chat
+from router.conversation import Turn
+from router.decision import Decision
 from router.embedded import SHIPPED_ADAPTER
+from router.events import Event
 from router.settings import default_adapter
+from ui import chat_actions as act
 from ui.chat_actions import Models, router_named
 from ui.chat_tab import send
 
@@ -26,3 +33,13 @@ def test_the_sent_text_leaves_the_box_once_routed(services, small_catalog):
     assert routed[7].startswith("Routed") and routed[-1] == "", "not left in the box while the reply streams"
     *_, last = steps
     assert last[-1] == "" and len(last[0]) == 2
+
+
+def test_the_browser_keeps_a_conversation_for_its_user_only():
+    chat = Chat("c1", (Turn("user", "Minutes please"), Turn("assistant", "Who attended?")),
+                (Decision("meeting_minutes", None, Event.START, True, 0.4, "constrained", "m", {"none": 0.1}),),
+                reply_latency=1.5)
+    stored = json.loads(json.dumps(act.kept(chat, "ana")))  # the browser holds JSON
+    assert act.restored(stored, "ana") == chat
+    assert act.restored(stored, "bo") is None and act.restored(None, "ana") is None
+    assert act.kept(Chat.new(), "ana") is None and act.restored({"user": "ana", "id": "x"}, "ana") is None

@@ -6,7 +6,7 @@ from router.conversation import Turn
 from router.decision import Decision
 from router.events import Event
 from tests.test_safe_rendering import PAYLOADS, assert_escaped
-from ui.chat_view import badge, messages, panel, reading, scores_figure, timeline
+from ui.chat_view import EVENT_COLOURS, badge, messages, panel, reading, scores_figure, timeline
 
 
 def decision(label, previous, event, raw=None, scores=None, valid=True) -> Decision:
@@ -31,7 +31,27 @@ def test_panel_follows_the_last_decision():
     active, shown_badge, scores, read, latency, line = panel(chat)
     assert "meeting_minutes" in active and "CONTINUE" in shown_badge and "invalid" in shown_badge
     assert scores is None and "**invalid**" in read and "routing 0.50 s" in latency
-    assert [list(t.x) for t in line.data] == [[1, 2]] and list(line.data[0].text) == ["start", "continue"]
+    assert [list(t.x) for t in line.data] == [[1, 2], [1, 2]] and list(line.data[-1].text) == ["start", "continue"]
     bars = scores_figure(first).data[0]
     assert list(bars.y) == ["none", "meeting_minutes"] and "START" in badge(first)
     assert badge(None) == "<span>No message routed yet.</span>"
+
+
+def test_the_timeline_colours_each_task_apart_from_end_and_labels_events_above_the_top_row():
+    labels = [("meeting_minutes", None, Event.START), ("linkedin_post", "meeting_minutes", Event.SWITCH),
+              ("prospect_answer", "linkedin_post", Event.SWITCH), (None, "prospect_answer", Event.END)]
+    turns = tuple(Turn(role, f"{role} {k}") for k in range(4) for role in ("user", "assistant"))
+    line = timeline(Chat("c", turns, tuple(decision(*label) for label in labels)))
+    legend = [t for t in line.data if t.showlegend is not False]
+    assert [t.name for t in legend] == ["meeting_minutes", "linkedin_post", "prospect_answer", "none"]
+    colours = [t.marker.color for t in legend]
+    assert len(set(colours)) == 4 and EVENT_COLOURS[Event.END] not in colours
+    assert all(t.marker.symbol is None for t in legend), "the legend shows each task by its colour only"
+    events = line.data[-1]
+    assert list(events.text) == ["start", "switch", "switch", "end"] and events.cliponaxis is False
+    assert list(events.textfont.color)[-1] == EVENT_COLOURS[Event.END]
+
+
+def test_a_long_raw_answer_wraps():
+    long = decision(None, None, Event.NONE, raw="word " * 200)
+    assert "white-space:pre-wrap" in reading(long)

@@ -7,7 +7,7 @@ from router.training.config import TrainConfigError
 from tests.test_training import tiny_conversations
 from ui import train_actions as act
 from ui.errors import Refused
-from ui.train_tab import form_names
+from ui.train_tab import form_names, quick_try
 
 FORM = dict(base_model="", lora_r=4, lora_alpha=8, lora_dropout=0.0, target_modules="q_proj, v_proj",
             learning_rate=2e-4, epochs=1, max_steps=1, max_minutes=0, max_seq_length=400, batch_size=1,
@@ -47,3 +47,34 @@ def test_a_tiny_job_runs_to_its_adapter(services, small_catalog):
     assert "adapter saved" in view.log and services.models.resolve(f"job{job}-lora")[1].endswith("adapter")
     with pytest.raises(Refused, match="Choose a job"):
         act.stop(services, None)
+
+
+def annotation(figure) -> str:
+    """The text a figure shows in place of its data."""
+    assert figure.layout.xaxis.visible is False and figure.layout.yaxis.visible is False, "no empty axes"
+    return figure.layout.annotations[0].text
+
+
+def test_empty_charts_say_why_and_a_job_evaluating_its_adapter_says_so(services):
+    view = act.show(services, None)
+    assert annotation(view.losses).startswith("No job yet") and annotation(view.recalls).startswith("No job yet")
+    job = services.jobs.create({}, status="running")
+    services.jobs.set(job, heartbeat_at=time.time())  # a fresh heartbeat: the runner leaves the job running
+    view = act.show(services, job)
+    assert annotation(view.losses).startswith("No loss points yet")
+    assert annotation(view.recalls).startswith("No evaluation yet")
+    assert "<b>running</b>" in view.progress
+    services.jobs.set(job, progress=1.0, adapter="/adapters/job1")  # trained: the adapter is evaluated
+    view = act.show(services, job)
+    assert "<b>evaluating</b>" in view.progress and "training done" in view.progress
+    assert view.rows[0][1] == "evaluating" and view.can_stop
+    unevaluated = services.jobs.create({}, evaluate=False, status="done")
+    assert annotation(act.show(services, unevaluated).recalls).startswith("Not evaluated")
+
+
+def test_the_quick_try_fills_the_form_with_a_minute_of_small_steps():
+    values = quick_try()
+    assert [name for name, value in zip(form_names(), values) if not isinstance(value, dict)] == \
+        [name for name in form_names() if name in act.QUICK_TRY]  # the others are left as they are
+    config = act.config_from(["tiny"], {**FORM, **act.QUICK_TRY})
+    assert config.max_minutes == 1 and config.max_steps <= 20 and config.batch_size == 1

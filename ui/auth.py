@@ -3,6 +3,7 @@
 A variable or file that is set but names no user, or has an empty entry, is an error: sign-in is never
 turned off by a typo.
 """
+import html
 import os
 from pathlib import Path
 
@@ -75,3 +76,31 @@ def sign_in_notice(host: str, users: dict[str, str]) -> str:
     ignored = f" (ROUTER_HOST={host} ignored)" if host != LOCAL_HOST else ""
     return ("sign-in: off, no ROUTER_USERS or ROUTER_USERS_FILE; the annotator is 'anonymous'; "
             f"listening on {LOCAL_HOST} only{ignored}")
+
+
+class PageTitle:
+    """ASGI middleware: the page's HTML gets a <title> from the start (Gradio's sign-in page sets none)."""
+
+    def __init__(self, app, title: str):
+        self.app, self.tag = app, f"<head><title>{html.escape(title)}</title>".encode()
+
+    async def __call__(self, scope, receive, send):
+        """Pass every request through; the page itself (GET /) with its title inserted."""
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/":
+            return await self.app(scope, receive, send)
+        start, body = {}, []
+
+        async def titled(message):
+            if message["type"] == "http.response.start":
+                start.update(message)  # held until the whole body is known: its length changes
+                return
+            body.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            page = b"".join(body)
+            if b"<title>" not in page:
+                page = page.replace(b"<head>", self.tag, 1)
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            await send({**start, "headers": [*headers, (b"content-length", str(len(page)).encode())]})
+            await send({"type": "http.response.body", "body": page})
+        await self.app(scope, receive, titled)

@@ -6,6 +6,8 @@ from pathlib import Path
 from data.annotations import label_name
 from data.datasets import check_name
 from router.chat import Chat
+from router.conversation import Turn
+from router.decision import Decision
 from router.embedded import EMBEDDED
 from router.strategies import DEFAULT_STRATEGY
 from services import Services
@@ -83,3 +85,24 @@ def reopen(services: Services, pk: int | None) -> Chat:
     if pk is None:
         raise Refused("Choose a saved conversation first.", "open_pick")
     return Chat.reopened(services.annotations.suggestion(int(pk)))
+
+
+def kept(chat: Chat | None, user: str) -> dict | None:
+    """The conversation as the browser keeps it through a reload (JSON, with its user); None when empty."""
+    if chat is None or not chat.turns:
+        return None
+    return {"user": user, "id": chat.id, "turns": [[t.role, t.content] for t in chat.turns],
+            "decisions": [d.to_dict() for d in chat.decisions], "reply_latency": chat.reply_latency,
+            "continued_from": chat.continued_from}
+
+
+def restored(stored: dict | None, user: str) -> Chat | None:
+    """The conversation the browser kept, when it is `user`'s (another user's, or an unreadable one, is not)."""
+    if not stored or stored.get("user") != user:
+        return None
+    try:
+        return Chat(stored["id"], tuple(Turn(role, content) for role, content in stored["turns"]),
+                    tuple(Decision.from_dict(d) for d in stored["decisions"]), stored["reply_latency"],
+                    stored["continued_from"])
+    except (KeyError, TypeError, ValueError):
+        return None

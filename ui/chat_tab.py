@@ -8,12 +8,13 @@ from router.chat import Chat
 from router.errors import RouterError
 from router.strategies import DEFAULT_STRATEGY, STRATEGIES
 from services import Services
+from ui.auth import username
 from ui import chat_actions as act
 from ui.chat_view import active_task, badge, messages, panel
 from ui.errors import noted
 from ui.escaping import safe
 from ui.tuned_models import tuned_model_picker
-from ui.wiring import bound
+from ui.wiring import Loader, bound
 
 MODEL_HINT = "blank: the embedded model (local); the served model's id for openai / tgi"
 
@@ -38,6 +39,17 @@ def send(services: Services, chat, text, *models):
     yield *view(step), step, ""
 
 
+def keep(chat, request: gr.Request):
+    """The conversation for the browser to keep through a reload, as the signed-in user's."""
+    return act.kept(chat, username(request))
+
+
+def restore(stored, request: gr.Request):
+    """On page load, the signed-in user's unsaved conversation the browser kept, if any."""
+    chat = act.restored(stored, username(request))
+    return (*view(chat), chat) if chat else [gr.skip()] * 9
+
+
 @noted(keep=1)
 def save(services: Services, chat, dataset):
     """Save the conversation and offer its dataset to reopen from; what was done, beside the button."""
@@ -59,8 +71,8 @@ def reopen(services: Services, pk):
     return "", *view(chat, f"Reopened; continuing as {safe(chat.id)}."), chat
 
 
-def create_chat_tab(services: Services) -> list:
-    """Build the Chat tab and bind its events; it loads nothing on page load."""
+def create_chat_tab(services: Services, browser: gr.BrowserState) -> list[Loader]:
+    """Build the Chat tab and bind its events; on page load, the conversation the browser kept in `browser`."""
     with gr.Tab("Chat", id="chat") as tab:
         gr.Markdown("Every message is routed first (catalog of the Tasks tab, read afresh each time); "
                     "the reply then follows the active task's instructions, or answers freely.")
@@ -83,23 +95,26 @@ def create_chat_tab(services: Services) -> list:
     gr.on([m.change for m in models], lambda *m: act.router_named(act.Models(*m)), models, router_md,
           show_progress="hidden")
     shown_view = [c.chatbot, c.active, c.badge, c.scores, c.reading, c.latency, c.timeline, c.status]
-    gr.on([c.send_btn.click, c.message.submit], bound(send, services), [state, c.message, *models],
-          [*shown_view, state, c.message], api_name="chat_send")
-    c.reset_btn.click(lambda: (*view(Chat.new()), None, ""), None, [*shown_view, state, c.message],
-                      api_name="chat_reset")
+    sent = gr.on([c.send_btn.click, c.message.submit], bound(send, services), [state, c.message, *models],
+                 [*shown_view, state, c.message], api_name="chat_send")
+    reset = c.reset_btn.click(lambda: (*view(Chat.new()), None, ""), None, [*shown_view, state, c.message],
+                              api_name="chat_reset")
     save_btn.click(bound(save, services), [state, dataset_name], [saved, open_dataset], api_name="chat_save")
     tab.select(lambda: gr.update(choices=services.datasets.names()), None, open_dataset)
     open_dataset.change(bound(conversations, services), open_dataset, [reopen_note, open_pick],
                         api_name="chat_conversations")
-    open_btn.click(bound(reopen, services), open_pick, [reopen_note, *shown_view, state], api_name="chat_reopen")
-    return []
+    reopened = open_btn.click(bound(reopen, services), open_pick, [reopen_note, *shown_view, state],
+                              api_name="chat_reopen")
+    for event in (sent, reset, reopened):
+        event.then(keep, state, browser)
+    return [Loader(restore, [*shown_view, state], inputs=[browser])]
 
 
 def conversation_panel() -> SimpleNamespace:
     """The conversation with its message box, and the router's decision beside it."""
     with gr.Row():
         with gr.Column(scale=3):
-            chatbot = gr.Chatbot(label="Conversation", height=460)
+            chatbot = gr.Chatbot(label="Conversation", height=420)
             message = gr.Textbox(show_label=False, placeholder="Write to the assistant, Enter sends")
             gr.Examples(act.EXAMPLES, message, label="Try a start, a switch, then an end (click, then Send)")
             with gr.Row():
@@ -109,10 +124,10 @@ def conversation_panel() -> SimpleNamespace:
         with gr.Column(scale=2):
             active = gr.Markdown(active_task(Chat.new()), elem_id="chat-active")
             event = gr.HTML(badge(None))
+            latency = gr.Markdown()
+            timeline = gr.Plot(label="Timeline: task after each user message, with its event")
             scores = gr.Plot(label="Candidate probabilities (constrained)")
             reading = gr.Markdown()
-            latency = gr.Markdown()
-    timeline = gr.Plot(label="Timeline: task after each user message, with its event")
     return SimpleNamespace(chatbot=chatbot, message=message, send_btn=send_btn, reset_btn=reset_btn,
                            status=status, active=active, badge=event, scores=scores, reading=reading,
                            latency=latency, timeline=timeline)

@@ -1,5 +1,4 @@
 """What the Chat tab shows beside the conversation: task, event badge, scores, reading, timeline."""
-import plotly.express as px
 import plotly.graph_objects as go
 
 from router.chat import Chat
@@ -9,8 +8,9 @@ from ui.escaping import safe
 
 EVENT_COLOURS = {Event.START: "#16a34a", Event.CONTINUE: "#2563eb", Event.SWITCH: "#ea580c",
                  Event.END: "#dc2626", Event.NONE: "#6b7280"}
-EVENT_SYMBOLS = {Event.START: "triangle-right", Event.CONTINUE: "circle", Event.SWITCH: "diamond",
-                 Event.END: "square", Event.NONE: "circle-open"}
+# One colour per task in the timeline, none of them END's red (past eight tasks they come round again)
+TASK_COLOURS = ("#636efa", "#00cc96", "#ab63fa", "#19d3f3", "#fecb52", "#8c564b", "#b6e880", "#17becf")
+NO_TASK_COLOUR = "#9ca3af"
 
 
 def name(label: str | None) -> str:
@@ -50,7 +50,7 @@ def scores_figure(decision: Decision | None) -> go.Figure | None:
     fig = go.Figure(go.Bar(x=[p for _, p in ranked], y=[c for c, _ in ranked], orientation="h",
                            marker_color=colours, text=[f"{p:.1%}" for _, p in ranked],
                            textposition="auto"))
-    fig.update_layout(xaxis=dict(range=[0, 1], tickformat=".0%"), height=80 + 26 * len(ranked),
+    fig.update_layout(xaxis=dict(range=[0, 1], tickformat=".0%"), height=60 + 20 * len(ranked),
                       margin=dict(t=40, l=10, r=10, b=30))
     return fig
 
@@ -61,7 +61,8 @@ def reading(decision: Decision | None) -> str:
         return ""
     read_md = (f"read as **{safe(name(decision.label))}**" if decision.valid else
                f"**invalid** (names no candidate): kept **{safe(name(decision.label))}**")
-    return f"Raw answer ({safe(decision.strategy)}), {read_md}:\n\n<pre>{safe(decision.raw)}</pre>"
+    return (f"Raw answer ({safe(decision.strategy)}), {read_md}:\n\n"
+            f"<pre style='white-space:pre-wrap;overflow-wrap:anywhere'>{safe(decision.raw)}</pre>")
 
 
 def shortlist(decision: Decision | None) -> str:
@@ -80,23 +81,23 @@ def latencies(chat: Chat) -> str:
 
 
 def timeline(chat: Chat) -> go.Figure:
-    """The user messages in order, coloured by the task after each, marked with its event."""
-    users = [t for t in chat.turns if t.role == "user"]
+    """The user messages in order, one colour per task (the legend), each point labelled with its event."""
+    steps = list(enumerate(zip(chat.decisions, [t for t in chat.turns if t.role == "user"]), start=1))
     tasks = list(dict.fromkeys(name(d.label) for d in chat.decisions))
-    palette = px.colors.qualitative.Plotly
     fig = go.Figure()
     for k, task in enumerate(tasks):
-        points = [(n, d, u) for n, (d, u) in enumerate(zip(chat.decisions, users), start=1)
-                  if name(d.label) == task]
-        colour = "#9ca3af" if task == "none" else palette[k % len(palette)]
+        points = [(n, u) for n, (d, u) in steps if name(d.label) == task]
         fig.add_trace(go.Scatter(
-            x=[n for n, _, _ in points], y=[task] * len(points), mode="markers+text", name=task,
-            text=[d.event.value for _, d, _ in points], textposition="top center",
-            marker=dict(size=16, color=colour, symbol=[EVENT_SYMBOLS[d.event] for _, d, _ in points],
-                        line=dict(width=2, color=[EVENT_COLOURS[d.event] for _, d, _ in points])),
-            hovertext=[safe(u.content[:120]) for _, _, u in points], hoverinfo="text"))
-    fig.update_layout(height=160 + 30 * len(tasks), margin=dict(t=40, l=10, r=10, b=30),
-                      xaxis=dict(title="user message", dtick=1, range=[0.5, len(users) + 0.5]),
+            x=[n for n, _ in points], y=[task] * len(points), mode="markers", name=task,
+            marker=dict(size=16, color=NO_TASK_COLOUR if task == "none" else TASK_COLOURS[k % len(TASK_COLOURS)]),
+            hovertext=[safe(u.content[:120]) for _, u in points], hoverinfo="text"))
+    fig.add_trace(go.Scatter(  # the events, drawn above their points even on the top row
+        x=[n for n, _ in steps], y=[name(d.label) for _, (d, _) in steps], mode="markers+text", showlegend=False,
+        marker=dict(size=16, color="rgba(0,0,0,0)"),  # unseen, the size of the points: the text clears them
+        text=[d.event.value for _, (d, _) in steps], textposition="top center", cliponaxis=False,
+        textfont=dict(color=[EVENT_COLOURS[d.event] for _, (d, _) in steps]), hoverinfo="skip"))
+    fig.update_layout(height=130 + 30 * len(tasks), margin=dict(t=30, l=10, r=10, b=30),
+                      xaxis=dict(title="user message", dtick=1, range=[0.5, len(steps) + 0.5]),
                       yaxis=dict(categoryorder="array", categoryarray=tasks))
     return fig
 

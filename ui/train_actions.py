@@ -12,6 +12,9 @@ from ui.train_figures import loss_figure, recall_figure
 
 LOG_LINES = 300
 FIELDS = {f.name: f for f in fields(TrainConfig)}
+# A first try: a minute of training on short rows, a few small steps (the form's other fields kept)
+QUICK_TRY = {"epochs": 1, "max_steps": 20, "max_minutes": 1, "max_seq_length": 512, "batch_size": 1,
+             "grad_accumulation": 1, "eval_steps": 10}
 
 
 @dataclass
@@ -29,9 +32,14 @@ class JobView:
     summary_md: str = ""
 
 
+def phase(job: dict) -> str:
+    """The job's status as shown: a running job whose adapter is saved is evaluating it."""
+    return "evaluating" if job["status"] == "running" and job["adapter"] else job["status"]
+
+
 def job_rows(services: Services) -> list[list]:
     """Rows of the job table (the queue), newest first."""
-    return [[j["id"], j["status"], f"{100 * (j['progress'] or 0):.0f}%",
+    return [[j["id"], phase(j), f"{100 * (j['progress'] or 0):.0f}%",
              ", ".join((j["config"] or {}).get("datasets", [])), j["model"] or "", j["created_at"],
              j["finished_at"] or ""] for j in services.jobs.listing()]
 
@@ -47,6 +55,10 @@ def progress_html(job: dict | None) -> str:
         return "<p>No job yet.</p>"
     value = job["progress"] or 0.0
     note_html = f" — {safe(job['error'])}" if job["error"] else ""
+    if phase(job) == "evaluating":  # no fraction to show: a bar without a value moves to and fro
+        return (f"<p>Job {int(job['id'])}: <b>evaluating</b> — training done; the base and the fine-tuned "
+                "model route the held-out conversations (free and gold protocols)</p>"
+                "<progress max='1' style='width:100%'></progress>")
     return (f"<p>Job {int(job['id'])}: <b>{safe(job['status'])}</b>{note_html}</p>"
             f"<progress value='{value:.3f}' max='1' style='width:100%'></progress> {100 * value:.0f}%")
 
@@ -90,9 +102,10 @@ def show(services: Services, job_id: int | None) -> JobView:
     runs = evaluated(services, job) if job else []
     headers, rows = breakdown(runs)
     status = (job or {}).get("status")
-    return JobView(job_rows(services), progress_html(job), loss_figure(services.jobs.losses(job_id) if job_id else []),
+    return JobView(job_rows(services), progress_html(job),
+                   loss_figure(services.jobs.losses(job_id) if job else None),
                    "\n".join(((job or {}).get("log") or "").splitlines()[-LOG_LINES:]),
-                   pd.DataFrame(rows, columns=headers), recall_figure(runs),
+                   pd.DataFrame(rows, columns=headers), recall_figure(runs, job),
                    status in STOPPABLE, status in RESUMABLE, result_summary(job, runs))
 
 

@@ -76,6 +76,11 @@ def resume(services: Services, job_id):
     return act.resume(services, job_id)
 
 
+def quick_try() -> list:
+    """The form's inputs with the quick-try settings, the others left as they are."""
+    return [act.QUICK_TRY.get(name, gr.skip()) for name in form_names()]
+
+
 def form_names() -> list[str]:
     """The fields of the form, in the order of its inputs."""
     return ["base_model", *(name for row in FORM_ROWS for name in row)]
@@ -96,6 +101,7 @@ def create_train_tab(services: Services) -> list[Loader]:
                 form += [field_input(FIELDS[name]) for name in row]
         with gr.Row():
             evaluate = gr.Checkbox(label="Evaluate base vs fine-tuned when done", value=True)
+            quick_btn = gr.Button("Quick try (1 min)")
             launch_btn = gr.Button("Launch", variant="primary")
             train_note = gr.Markdown(elem_id="train-note")
         jobs_table = gr.Dataframe(headers=JOB_HEADERS, interactive=False, label="Jobs (one runs, the others wait)")
@@ -120,6 +126,7 @@ def create_train_tab(services: Services) -> list[Loader]:
     listed = bound(dataset_names, services)
     refresh_btn.click(listed, None, [train_note, datasets])
     tab.select(listed, None, [train_note, datasets])
+    quick_btn.click(quick_try, None, form)
     launch_btn.click(bound(launch, services), [datasets, evaluate, *form], [train_note, job_pick],
                      api_name="train_launch")
     job_pick.change(bound(view, services), job_pick, views, api_name="train_job")

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Loader:
-    """On page load, `fn` fills `outputs` (or `js` runs in the browser)."""
+    """On page load, `fn` fills `outputs` from `inputs` (or `js` runs in the browser)."""
 
     fn: Callable | None
     outputs: list = field(default_factory=list)
     js: str | None = None
+    inputs: list = field(default_factory=list)
 
 
 def bound(callback: Callable, services) -> Callable:
