@@ -55,10 +55,10 @@ def test_route_reply_save_reopen_continue(server_down, running_app, settings, sm
         "the catalog edited between messages is saved with the conversation"
 
     client.predict(api_name="/chat_reset")
-    picked = client.predict("chats", api_name="/chat_conversations")
-    assert picked["value"] == pk
-    reopened = client.predict(pk, api_name="/chat_reopen")
-    assert len(reopened[0]) == 4 and "Reopened" in reopened[7]
+    note, picked = client.predict("chats", api_name="/chat_conversations")
+    assert picked["value"] == pk and note == ""
+    note, *reopened = client.predict(pk, api_name="/chat_reopen")
+    assert note == "" and len(reopened[0]) == 4 and "Reopened" in reopened[7]
     more = client.predict("Thanks, that's all", *MODELS, api_name="/chat_send")
     assert len(more[0]) == 6, "the reopened conversation continues"
     client.predict("chats", api_name="/chat_save")

@@ -3,12 +3,12 @@
 A variable or file that is set but names no user, or has an empty entry, is an error: sign-in is never
 turned off by a typo.
 """
-import html
 import os
 from pathlib import Path
 
 from data.annotations import ANONYMOUS
 from router.errors import InputError
+from ui.escaping import safe
 
 LOCAL_HOST = "127.0.0.1"
 
@@ -82,7 +82,7 @@ class PageTitle:
     """ASGI middleware: the page's HTML gets a <title> from the start (Gradio's sign-in page sets none)."""
 
     def __init__(self, app, title: str):
-        self.app, self.tag = app, f"<head><title>{html.escape(title)}</title>".encode()
+        self.app, self.tag = app, f"<head><title>{safe(title)}</title>".encode()
 
     async def __call__(self, scope, receive, send):
         """Pass every request through; the page itself (GET /) with its title inserted."""
