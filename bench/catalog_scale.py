@@ -10,9 +10,10 @@ gets the service's prefix), the synthetic bank's tasks and generated distractors
 1. Retrieval alone, over `--recall-limit` dev dialogues (gold previous label as the current task,
    candidates kept from one turn to the next as the router keeps them): recall@k of the gold task,
    over all turns with a gold task and over the start/switch turns only.
-2. Routing, over `--limit` dialogues (free protocol, the default router: shipped adapter, calibrated), each setting in a
-   process of its own so that its peak resident memory is its own: decision p50/p95, peak RSS, recall@k,
-   turn accuracy, how often the candidate set changed from one decision to the next, tokens read.
+2. Routing, over `--limit` dialogues (free protocol, the default router: shipped adapter, default
+   strategy), each setting in a process of its own so that its peak resident memory is its own:
+   decision p50/p95, peak RSS, recall@k, turn accuracy, how often the candidate set changed from one
+   decision to the next, tokens read.
    Without the candidate stage only up to `--full-up-to` tasks (1,000 tasks would not fit).
 
 With `--retrievers N`, it compares retrievers instead, on N dialogues and the 1,000-task catalog
@@ -43,6 +44,7 @@ from router.conversation import Conversation  # noqa: E402
 from router.evaluation import Evaluation  # noqa: E402
 from router.metrics import share, summarize  # noqa: E402
 from router.retrieval import CandidateStage, TaskIndex, task_text  # noqa: E402
+from router.strategies import DEFAULT_STRATEGY  # noqa: E402
 
 OFF = sys.maxsize  # a candidate stage that never starts
 
@@ -112,7 +114,6 @@ def route_one(root: Path, size: int, limit: int, above: int, k: int) -> dict:
     """Route `limit` dialogues over `size` tasks (free protocol) and return the figures as a dict."""
     from router.services import RouterFactory
     from router.settings import Settings
-    from router.strategies import DEFAULT_STRATEGY
 
     settings = replace(Settings.from_env(), candidates_above=above, candidates_k=k)
     router = RouterFactory(settings).router(DEFAULT_STRATEGY, "local", None, settings.default_adapter)
@@ -136,7 +137,8 @@ def route_one(root: Path, size: int, limit: int, above: int, k: int) -> dict:
 
 def route_table(root: Path, sizes: list[int], limit: int, full_up_to: int, k: int) -> None:
     """Each setting in its own process; one line each."""
-    print(f"\nrouting, {limit} SGD dev dialogues, free protocol, default router (shipped adapter, calibrated), k={k}")
+    print(f"\nrouting, {limit} SGD dev dialogues, free protocol, default router (shipped adapter, "
+          f"{DEFAULT_STRATEGY}), k={k}")
     print(f"{'tasks':>6}{'stage':>7}{'turns':>7}{'p50 s':>8}{'p95 s':>8}{'peak RSS MB':>13}"
           f"{'recall':>8}{'turn acc':>10}{'set changed':>13}{'tokens read':>13}")
     for size in sizes:

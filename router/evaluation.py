@@ -4,6 +4,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 from router.catalog import Catalog
 from router.conversation import Conversation
@@ -41,10 +42,10 @@ class RunConfig:
 
     @property
     def title(self) -> str:
-        """A short name: backend/model+adapter · strategy · protocol."""
+        """A short name: backend/model+adapter folder name · strategy · protocol."""
         model = self.model or "embedded"
-        return (f"{self.backend}/{model}{'+' + self.adapter if self.adapter else ''} · "
-                f"{self.strategy} · {self.protocol}")
+        adapter = f"+{Path(self.adapter).name}" if self.adapter else ""
+        return f"{self.backend}/{model}{adapter} · {self.strategy} · {self.protocol}"
 
 
 def key(conversation: Conversation) -> object:

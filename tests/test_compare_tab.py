@@ -81,6 +81,15 @@ def test_point_matrices_leave_room_for_the_titles_below_the_tick_labels():
     assert (upper[0] - lower[1]) * plot_px >= 70  # px between rows: tick labels (~20) and a title (~20)
 
 
+def test_point_matrices_are_titled_by_run_number_so_that_a_third_of_the_width_holds_the_title():
+    point = {"tp": 1, "fp": 0, "fn": 0, "tn": 1}
+    m = {"points": {e: point for e in ("start", "switch", "end")}}
+    fig = point_heatmaps([("#3 local/embedded+smollm2-router · constrained_lexical · free", m), ("copy baseline", m)])
+    assert [a.text for a in fig.layout.annotations] == [
+        "#3 · start", "#3 · switch", "#3 · end", "copy baseline · start", "copy baseline · switch",
+        "copy baseline · end"]
+
+
 def test_refusals_name_the_control_at_fault(services):
     with pytest.raises(Refused) as refused:
         act.launch(services, "", "", "local", "", ["constrained"], "gold", 1)

@@ -18,7 +18,7 @@ def point_heatmaps(runs: Titled) -> go.Figure:
     rows = max(1, len(runs))
     plot_px = rows * CELL_PX + (rows - 1) * GAP_PX
     fig = make_subplots(rows=rows, cols=len(MEASURED), vertical_spacing=GAP_PX / plot_px,
-                        subplot_titles=[f"{safe(title)} · {e.value}"
+                        subplot_titles=[f"{safe(numbered(title))} · {e.value}"
                                         for title, _ in runs for e in MEASURED])
     for r, (_, metrics) in enumerate(runs, start=1):
         for c, event in enumerate(MEASURED, start=1):
@@ -30,6 +30,11 @@ def point_heatmaps(runs: Titled) -> go.Figure:
             fig.update_yaxes(autorange="reversed", row=r, col=c)
     fig.update_layout(height=plot_px + 70, margin=dict(t=60, l=10, r=10, b=10))
     return fig
+
+
+def numbered(title: str) -> str:
+    """A run's number ("#2") where its title starts with one, so that a third of the width holds it."""
+    return title.split(" ", 1)[0] if title.startswith("#") else title
 
 
 def label_heatmap(title: str, metrics: dict) -> go.Figure:

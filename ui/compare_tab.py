@@ -75,9 +75,15 @@ def enqueue(services: Services, dataset, models, backend, adapter, strategies, p
 def show(services: Services, run_ids, only_disagreements):
     """Compare the chosen runs; they become the page's shown runs."""
     c = act.compare(services, run_ids, only_disagreements)
-    return ("", c.summary_md, c.table, c.points, gr.update(choices=c.titles, value=c.titles[0] if c.titles else None),
-            c.labels, c.latency, c.invalid, drill_table(c.wrong, WRONG_WIDTHS),
-            gr.update(choices=c.conversations, value=None), c.sources, ComparePage(c.runs))
+    return ("", c.summary_md, metric_table(c.table), c.points,
+            gr.update(choices=c.titles, value=c.titles[0] if c.titles else None), c.labels, c.latency, c.invalid,
+            drill_table(c.wrong, WRONG_WIDTHS), gr.update(choices=c.conversations, value=None), c.sources,
+            ComparePage(c.runs))
+
+
+def metric_table(table):
+    """The metric matrix with widths that keep every header whole: the run's name wide, each metric 96 px."""
+    return gr.update(value=table, column_widths=["300px"] + ["96px"] * (len(table.columns) - 1))
 
 
 @noted(keep=2)
