@@ -121,6 +121,18 @@ def running_app(settings):
         yield url
 
 
+def refusal(call, *args, api_name: str) -> str:
+    """What the app answers a refused input with through its API: the ⚠ note beside the control
+    (the endpoint's first output), or the error gradio_client raises for Gradio's own checks."""
+    try:
+        out = call(*args, api_name=api_name)
+    except Exception as e:  # gradio_client raises a plain Exception for what Gradio itself refuses
+        return str(e)
+    note = str(out[0] if isinstance(out, (list, tuple)) else out)
+    assert note.startswith("⚠"), f"{api_name} was not refused: {out!r}"
+    return note
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """Keep each phase's report on the test item (item.rep_setup, rep_call) for failure artifacts."""

@@ -9,6 +9,7 @@ from data.datasets import DatasetStore
 from data.db import DatabaseFile
 from data.tasks import TaskStore
 from router.uploads import CATALOG_TYPES, DATASET_TYPES, UploadError, check_upload
+from tests.conftest import refusal
 
 CONV = {"id": "c1", "turns": [{"role": "user", "content": "Write the minutes", "task": "meeting_minutes"}]}
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64)
@@ -69,29 +70,22 @@ def one_mb(monkeypatch):
     monkeypatch.setenv("ROUTER_MAX_UPLOAD_MB", "1")
 
 
-def refused(call, *args, api_name: str) -> str:
-    """The message of the error the app answers with (gradio_client raises it)."""
-    with pytest.raises(Exception) as raised:
-        call(*args, api_name=api_name)
-    return str(raised.value)
-
-
 def test_page_imports_refuse_bad_files_whole(one_mb, running_app, settings, files):
     """Gradio's checks stop a wrong extension (file_types) and a file over launch's max_file_size
     (gradio_client reads it from the app's config); ours stop binary content and bad lines."""
     client = Client(running_app, verbose=False)
     file = DatabaseFile(settings.db_path)
     before = TaskStore(file).catalog()
-    assert "image.json: binary content" in refused(
+    assert "image.json: binary content" in refusal(
         client.predict, [handle_file(str(files / "image.json"))], False, api_name="/import_catalog")
-    assert "Invalid file type" in refused(
+    assert "Invalid file type" in refusal(
         client.predict, [handle_file(str(files / "catalog.txt"))], False, api_name="/import_catalog")
     assert TaskStore(file).catalog() == before
-    assert "image.jsonl: binary content" in refused(
+    assert "image.jsonl: binary content" in refusal(
         client.predict, handle_file(str(files / "image.jsonl")), "d", api_name="/import_jsonl")
-    assert "bad_line.jsonl, line 2: not valid JSON" in refused(
+    assert "bad_line.jsonl, line 2: not valid JSON" in refusal(
         client.predict, handle_file(str(files / "bad_line.jsonl")), "d", api_name="/import_jsonl")
-    assert "exceeds the maximum file size" in refused(
+    assert "exceeds the maximum file size" in refusal(
         client.predict, handle_file(str(files / "big.jsonl")), "d", api_name="/import_jsonl")
     with open(files / "big.jsonl", "rb") as big:   # the server refuses it too, not only the client
         answer = httpx.post(running_app + "gradio_api/upload", files={"files": big}, timeout=60)
