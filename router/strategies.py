@@ -93,29 +93,23 @@ class Constrained(Strategy):
         return space + label
 
     def run(self, backend, prompt, catalog, session):
-        candidates = catalog.names + [NONE]
         try:
-            scores = dict(zip(candidates, self.distribution(backend, prompt, candidates, session)))
+            scores = dict(zip(catalog.names + [NONE], self.distribution(backend, prompt, catalog, session)))
         except ConstraintUnsupported:
             outcome = free_text(backend, prompt, catalog, session)
             note = f"constraint unsupported by {backend.name}: fell back to free text"
             return replace(outcome, raw=f"{note}\n{outcome.raw}")
-        return decided(scores, self.note)
+        best = max(scores, key=scores.__getitem__)
+        return Outcome(label=None if best == NONE else best, valid=True, raw=self.note, scores=scores)
 
     def answers(self, prompt: Prompt, candidates: list[str]) -> list[str]:
         """The texts of the candidates as scored after the prompt."""
         return [self.answer(prompt, c) for c in candidates]
 
-    def distribution(self, backend: Backend, prompt: Prompt, candidates: list[str],
+    def distribution(self, backend: Backend, prompt: Prompt, catalog: Catalog,
                      session: str | None) -> list[float]:
-        """The candidates' probabilities as answers to the prompt."""
-        return softmax(backend.score(prompt, self.answers(prompt, candidates), session=session))
-
-
-def decided(scores: dict[str, float], raw: str | None) -> Outcome:
-    """The outcome of scored labels: the most probable wins."""
-    best = max(scores, key=scores.__getitem__)
-    return Outcome(label=None if best == NONE else best, valid=True, raw=raw, scores=scores)
+        """The probabilities of the catalog's tasks, then none, as answers to the prompt."""
+        return softmax(backend.score(prompt, self.answers(prompt, catalog.names + [NONE]), session=session))
 
 
 def logsumexp(values: list[float]) -> float:
@@ -185,9 +179,9 @@ class Calibrated(Constrained):
         """The decision's raw output: how the scores were calibrated."""
         return f"calibrated by the content-free prior (alpha {self.alpha})"
 
-    def distribution(self, backend, prompt, candidates, session):
-        logps, prior = self.scores(backend, prompt, candidates, session)
-        return calibrate_tasks(logps, prior, self.alpha, candidates.index(NONE))
+    def distribution(self, backend, prompt, catalog, session):
+        logps, prior = self.scores(backend, prompt, catalog.names + [NONE], session)
+        return calibrate_tasks(logps, prior, self.alpha, len(catalog))  # none comes after the tasks
 
     def neutral(self, prompt: Prompt) -> tuple[Prompt, ...]:
         """The prompt with its last user message replaced by each content-free message."""
@@ -221,13 +215,9 @@ class Lexical(Calibrated):
         """The decision's raw output: how the scores were corrected."""
         return f"{super().note}, then by lexical match with the message (weight {self.weight:g})"
 
-    def run(self, backend, prompt, catalog, session):
-        outcome = super().run(backend, prompt, catalog, session)
-        if outcome.scores is None:  # a served model fell back to free text
-            return outcome
-        matches = task_index(catalog.tasks).scores(prompt.message, None)
-        probs = matched(list(outcome.scores.values()), [float(m) for m in matches], self.weight)
-        return decided(dict(zip(outcome.scores, probs)), self.note)
+    def distribution(self, backend, prompt, catalog, session):
+        probs = super().distribution(backend, prompt, catalog, session)
+        return matched(probs, task_index(catalog.tasks).scores(prompt.message, None).tolist(), self.weight)
 
 
 def matched(probs: list[float], matches: list[float], weight: float) -> list[float]:
