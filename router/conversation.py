@@ -28,6 +28,11 @@ class Turn:
         return out
 
 
+def last_user_message(turns: list[Turn] | tuple[Turn, ...]) -> str:
+    """The text of the last user turn ("" when there is none)."""
+    return next((t.content for t in reversed(turns) if t.role == "user"), "")
+
+
 @dataclass(frozen=True)
 class Conversation:
     """An ordered list of turns with an optional catalog of its own."""

@@ -5,7 +5,7 @@ from pathlib import Path
 import jinja2
 
 from router.catalog import Catalog
-from router.conversation import Turn
+from router.conversation import Turn, last_user_message
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Template:
                              *(str(m.turn(t.role, t.content)) for t in turns),
                              str(m.question(current or "none", names))),
                       answer_prefix=str(m.answer_prefix()),
-                      message=next((t.content for t in reversed(turns) if t.role == "user"), ""))
+                      message=last_user_message(turns))
 
     def macro(self, name: str, *args) -> str:
         """Render one extra macro of the template (such as a ReAct observation)."""

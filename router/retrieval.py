@@ -6,7 +6,7 @@ from functools import lru_cache
 import numpy as np
 
 from router.catalog import Catalog, Task
-from router.conversation import Turn
+from router.conversation import Turn, last_user_message
 
 ABOVE, K = 20, 8  # defaults of ROUTER_CANDIDATES_ABOVE and ROUTER_CANDIDATES_K
 NEIGHBOURS = 0.3  # weight of a task's likeness to the current task (its follow-ups: find -> buy)
@@ -64,7 +64,7 @@ class CandidateStage:
         if len(catalog) <= self.above:
             return None
         index = task_index(catalog.tasks)
-        message = next((t.content for t in reversed(turns) if t.role == "user"), "")
+        message = last_user_message(turns)
         scores = index.scores(message, current)
         ranked = [int(i) for i in np.argsort(-scores, kind="stable")
                   if catalog.tasks[int(i)].name != current][: self.k]
