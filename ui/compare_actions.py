@@ -228,17 +228,18 @@ def delete(services: Services, run_ids: list[int] | None) -> str:
     return f"Deleted {len(run_ids)} run(s)."
 
 
-EXPORTS = {"csv": ("predictions", "csv"), "json": ("runs", "json"), "metrics": ("metrics", "csv")}
+EXPORTS = {  # kind: file name, suffix, the text of the runs
+    "csv": ("predictions", "csv", lambda services, ids: services.runs.export_csv(ids)),
+    "json": ("runs", "json", lambda services, ids: services.runs.export_json(ids)),
+    "metrics": ("metrics", "csv", metrics_csv)}
 
 
 def export(services: Services, run_ids: list[int] | None, kind: str) -> str:
     """Write the runs' predictions (csv), the runs (json) or their metrics table (metrics) to a new file."""
     if not run_ids:
         raise Refused("Choose the runs to export.", "run_pick")
-    texts = {"csv": services.runs.export_csv, "json": services.runs.export_json,
-             "metrics": lambda ids: metrics_csv(services, ids)}
-    what, suffix = EXPORTS[kind]
-    return write_file("runs-", f"{what}-{'-'.join(str(int(r)) for r in run_ids)}.{suffix}", texts[kind](run_ids))
+    what, suffix, text = EXPORTS[kind]
+    return write_file("runs-", f"{what}-{'-'.join(str(int(r)) for r in run_ids)}.{suffix}", text(services, run_ids))
 
 
 NONE_CHOSEN = "Delete and export act on the runs to compare: choose some above, or click past runs."
