@@ -38,6 +38,19 @@ class Chat:
         """An empty chat with a fresh id."""
         return cls(new_id())
 
+    def to_dict(self) -> dict:
+        """The chat as JSON-ready values (`from_dict` reads them back)."""
+        return {"id": self.id, "turns": [[t.role, t.content] for t in self.turns],
+                "decisions": [d.to_dict() for d in self.decisions], "reply_latency": self.reply_latency,
+                "continued_from": self.continued_from}
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "Chat":
+        """A chat from `to_dict`'s values; KeyError, TypeError or ValueError if they are not."""
+        return cls(raw["id"], tuple(Turn(role, content) for role, content in raw["turns"]),
+                   tuple(Decision.from_dict(d) for d in raw["decisions"]), raw["reply_latency"],
+                   raw["continued_from"])
+
     @property
     def task(self) -> str | None:
         """The active task: the label of the last decision (None before any)."""

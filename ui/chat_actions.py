@@ -6,8 +6,6 @@ from pathlib import Path
 from data.annotations import label_name
 from data.datasets import check_name
 from router.chat import Chat
-from router.conversation import Turn
-from router.decision import Decision
 from router.embedded import EMBEDDED
 from router.strategies import DEFAULT_STRATEGY
 from services import Services
@@ -91,9 +89,7 @@ def kept(chat: Chat | None, user: str) -> dict | None:
     """The conversation as the browser keeps it through a reload (JSON, with its user); None when empty."""
     if chat is None or not chat.turns:
         return None
-    return {"user": user, "id": chat.id, "turns": [[t.role, t.content] for t in chat.turns],
-            "decisions": [d.to_dict() for d in chat.decisions], "reply_latency": chat.reply_latency,
-            "continued_from": chat.continued_from}
+    return {"user": user, **chat.to_dict()}
 
 
 def restored(stored: dict | None, user: str) -> Chat | None:
@@ -101,8 +97,6 @@ def restored(stored: dict | None, user: str) -> Chat | None:
     if not stored or stored.get("user") != user:
         return None
     try:
-        return Chat(stored["id"], tuple(Turn(role, content) for role, content in stored["turns"]),
-                    tuple(Decision.from_dict(d) for d in stored["decisions"]), stored["reply_latency"],
-                    stored["continued_from"])
+        return Chat.from_dict(stored)
     except (KeyError, TypeError, ValueError):
         return None
