@@ -50,3 +50,13 @@ def test_listing_the_tasks_imports_no_model_code(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_tabs_hold_nothing_but_tabs(services):
+    # Gradio places a tab's button by its index among gr.Tabs' children: a gr.State there gives a tab two.
+    import gradio as gr
+
+    from app import build_app
+
+    [tabs] = [block for block in build_app(services).blocks.values() if isinstance(block, gr.Tabs)]
+    assert [type(child) for child in tabs.children] == [gr.Tab] * 5

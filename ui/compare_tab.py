@@ -137,7 +137,7 @@ def create_compare_tab(services: Services) -> list[Loader]:
         imports = import_panel()
         asked = launch_panel(services)
         shown_runs = results_panel()
-    page = gr.State(ComparePage())
+        page = gr.State(ComparePage())
     choose_dataset = bound(dataset_choice, services)
     refresh_btn.click(choose_dataset, None, dataset, api_name="refresh_datasets")
     tab.select(choose_dataset, dataset, dataset)  # datasets saved or imported elsewhere since

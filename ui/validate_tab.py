@@ -174,7 +174,7 @@ def create_validate_tab(services: Services) -> list[Loader]:
         gr.Markdown("Go through the queue, check the label of every user message, confirm. " + HELP)
         q = queue_panel()
         tools = tools_panel()
-    page = gr.State(ValidatePage())
+        page = gr.State(ValidatePage())
     filters = [q.dataset, q.status, q.task, q.assigned, page]
     view = [q.pk, q.info, q.conversation, q.events, q.typo_turn, *q.drops]
     nav = [q.note, page, q.counts, *view, q.plot]
