@@ -17,9 +17,9 @@ gets the service's prefix), the synthetic bank's tasks and generated distractors
    Without the candidate stage only up to `--full-up-to` tasks (1,000 tasks would not fit).
 
 With `--retrievers N`, it compares retrievers instead, on N dialogues and the 1,000-task catalog
-(query: the last user message alone): TF-IDF on words, on words and characters (the one kept),
-dense vectors (mean-pooled last hidden states of the embedded base model) and both fused by
-reciprocal rank.
+(query: the last user message alone): TF-IDF on words, on words and characters, dense vectors
+(mean-pooled last hidden states of the embedded base model), those two fused by reciprocal rank,
+WordLlama's word vectors, and TF-IDF on words and characters plus the word vectors (the one kept).
 """
 import argparse
 import json
@@ -43,7 +43,7 @@ from router.catalog import Catalog, Task  # noqa: E402
 from router.conversation import Conversation  # noqa: E402
 from router.evaluation import Evaluation  # noqa: E402
 from router.metrics import share, summarize  # noqa: E402
-from router.retrieval import CandidateStage, TaskIndex, task_text  # noqa: E402
+from router.retrieval import CandidateStage, TaskIndex, embedded, task_text  # noqa: E402
 from router.strategies import DEFAULT_STRATEGY  # noqa: E402
 
 OFF = sys.maxsize  # a candidate stage that never starts
@@ -176,7 +176,7 @@ def ranks(scores: np.ndarray) -> np.ndarray:
 
 
 def retriever_table(root: Path, limit: int, k: int) -> None:
-    """Recall@k of four retrievers on the 1,000-task catalog, the last user message as the query."""
+    """Recall@k of six retrievers on the 1,000-task catalog, the last user message as the query."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     from router.backends import create_backend
@@ -198,7 +198,9 @@ def retriever_table(root: Path, limit: int, k: int) -> None:
 
     retrievers = {"words": lambda m: (words.transform([m]) @ word_matrix.T).toarray()[0],
                   "words+chars": lambda m: index.scores(m, None), "dense": dense,
-                  "fused (RRF)": lambda m: 1 / (60 + ranks(index.scores(m, None))) + 1 / (60 + ranks(dense(m)))}
+                  "fused (RRF)": lambda m: 1 / (60 + ranks(index.scores(m, None))) + 1 / (60 + ranks(dense(m))),
+                  "word vectors": lambda m: index.vectors @ embedded([m])[0],
+                  "kept": lambda m: index.relevance(m, None)}
     print(f"{'retriever':<14}{'recall@' + str(k):>10}{'start/switch':>14}{'turns':>7}{'ms/query':>10}")
     for name, score in retrievers.items():
         hits, moves, start = [], [], time.perf_counter()

@@ -1,7 +1,8 @@
 """The candidate stage: before routing a large catalog, keep the current task and the k tasks most
-relevant to the last user message and to the current task (TF-IDF; README: Large catalogs)."""
+relevant to the last user message and to the current task (TF-IDF and word vectors; README: Large catalogs)."""
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, cached_property, lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -10,7 +11,7 @@ from router.conversation import Turn, last_user_message
 
 ABOVE, K = 20, 8  # defaults of ROUTER_CANDIDATES_ABOVE and ROUTER_CANDIDATES_K
 NEIGHBOURS = 0.3  # weight of a task's likeness to the current task (its follow-ups: find -> buy)
-FLOOR = 0.25  # a message matching no task better than this ("ok", "thanks") keeps the candidates
+FLOOR = 0.55  # a message matching no task better than this ("ok", "thanks") keeps the candidates
 
 
 def task_text(task: Task) -> str:
@@ -19,8 +20,30 @@ def task_text(task: Task) -> str:
     return f"{task.name.replace('_', ' ')} {task.description} {task.instructions} {infos}"
 
 
+@cache
+def word_vectors():
+    """WordLlama's 256-d word vectors (MIT), loaded from the files its PyPI wheel ships, never downloaded."""
+    import wordllama
+    from safetensors import safe_open
+    from tokenizers import Tokenizer
+    from wordllama.inference import WordLlamaInference
+
+    folder = Path(wordllama.__file__).parent  # WordLlama.load() seeks tokenizer/, the wheel has tokenizers/
+    with safe_open(folder / "weights" / "l2_supercat_256.safetensors", framework="np") as f:
+        table = f.get_tensor("embedding.weight")
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizers" / "l2_supercat_tokenizer_config.json"))
+    return WordLlamaInference(table, tokenizer)
+
+
+def embedded(texts: list[str]) -> np.ndarray:
+    """Texts as unit vectors, the mean of their word vectors; zero for a text without words."""
+    vectors = word_vectors().embed(texts)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+
+
 class TaskIndex:
-    """TF-IDF vectors of a catalog's tasks, fitted on those tasks alone."""
+    """TF-IDF vectors of a catalog's tasks, fitted on those tasks alone, and (when asked) their word vectors."""
 
     def __init__(self, tasks: tuple[Task, ...]):
         from sklearn.feature_extraction.text import TfidfVectorizer  # only for catalogs that need it
@@ -30,14 +53,27 @@ class TaskIndex:
         self.vectorizer = FeatureUnion([
             ("words", TfidfVectorizer(sublinear_tf=True, stop_words="english")),
             ("chars", TfidfVectorizer(sublinear_tf=True, analyzer="char_wb", ngram_range=(3, 5)))])
-        self.matrix = self.vectorizer.fit_transform([task_text(t) for t in tasks])
+        self.texts = [task_text(t) for t in tasks]
+        self.matrix = self.vectorizer.fit_transform(self.texts)
+
+    @cached_property
+    def vectors(self) -> np.ndarray:
+        """Each task's text as one unit vector: mean of its word vectors."""
+        return embedded(self.texts)
 
     def scores(self, message: str, current: str | None) -> np.ndarray:
-        """Relevance of every task: cosine similarity to the message, plus some to the current task."""
+        """Lexical match of every task: cosine similarity to the message, plus some to the current task."""
         query = self.vectorizer.transform([message])
         if current in self.position:
             query = query + NEIGHBOURS * self.matrix[self.position[current]]
         return (query @ self.matrix.T).toarray()[0] / 2  # words and characters: two unit blocks
+
+    def relevance(self, message: str, current: str | None) -> np.ndarray:
+        """What candidates are ranked by: the lexical match plus the same match in word vectors."""
+        query = embedded([message])[0]
+        if current in self.position:
+            query = query + NEIGHBOURS * self.vectors[self.position[current]]
+        return self.scores(message, current) + self.vectors @ query
 
 
 @lru_cache(maxsize=8)
@@ -65,7 +101,7 @@ class CandidateStage:
             return None
         index = task_index(catalog.tasks)
         message = last_user_message(turns)
-        scores = index.scores(message, current)
+        scores = index.relevance(message, current)
         ranked = [int(i) for i in np.argsort(-scores, kind="stable")
                   if catalog.tasks[int(i)].name != current][: self.k]
         best = catalog.tasks[ranked[0]].name if ranked and scores[ranked[0]] >= FLOOR else None

@@ -2,6 +2,7 @@
 import time
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from data.datasets import DatasetStore
@@ -52,6 +53,18 @@ def test_the_current_task_is_always_a_candidate_beside_the_best_matches():
     moved = stage.select(catalog, user("x", "ok thanks"), current, previous=candidates)
     assert current in moved  # a previous set without the current task is not kept
     assert stage.select(catalog_of(20), user("anything"), None) is None  # small catalogs: all tasks
+
+
+def test_word_vectors_find_a_task_the_message_shares_no_word_with():
+    events = Task("find_events", "Find concerts, plays and games happening in a city")
+    ride = Task("get_ride", "Call a taxi to take the user to a destination")
+    catalog = Catalog(distractor_tasks(200) + [events, ride])
+    index, stage = task_index(catalog.tasks), CandidateStage(above=20, k=4)
+    for message, wanted in (("any good shows around here tonight?", events), ("I need a cab to Union Square", ride)):
+        lexical = np.argsort(-index.scores(message, None), kind="stable").tolist()
+        assert lexical.index(index.position[wanted.name]) >= 4  # TF-IDF alone would miss it
+        assert wanted.name in stage.select(catalog, user(message), None)
+    assert np.isfinite(index.relevance("", None)).all() and np.isfinite(index.relevance("??", "get_ride")).all()
 
 
 def test_recall_at_k_counts_turns_with_a_gold_task_among_the_candidates():
