@@ -167,7 +167,7 @@ def bind_runs(services: Services, dataset, asked: SimpleNamespace, runs: SimpleN
     """Bind launching, showing, deleting and exporting runs."""
     views = [asked.show_note, runs.summary, runs.matrix, runs.points, runs.label_run, runs.labels, runs.latency,
              runs.invalid, runs.wrong, runs.conversation, runs.sources, page]
-    listing = [asked.run_pick, runs.table, runs.selected, runs.selected_line]
+    listing = [asked.run_pick, runs.selected, runs.table, runs.selected_line]
     dataset.change(bound(run_choice, services), dataset, listing, api_name="list_runs")
     asked.launch_btn.click(bound(launch, services), [dataset, *asked.inputs], [asked.launch_note, *listing],
                            api_name="launch").then(bound(show, services), [asked.run_pick, runs.only], views)
