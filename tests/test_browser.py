@@ -301,6 +301,8 @@ def test_compare_past_runs_selected_by_clicks_are_the_ones_export_and_delete_act
         row[run].click()
         expect(selected).to_have_text(re.compile(rf"Selected: {line}\."))
     expect(past.get_by_role("gridcell", name="✓", exact=True)).to_have_count(1)
+    expect(row[older]).to_have_css("background-color", "rgb(220, 252, 231)")  # the selected row stands out
+    expect(row[newer]).not_to_have_css("background-color", "rgb(220, 252, 231)")
     page.get_by_role("button", name="Download metrics (CSV)").click()
     expect(page.get_by_role("cell", name=f"metrics-{older}.csv")).to_be_visible(timeout=SLOW)
     page.get_by_role("button", name="Delete the selected").click()

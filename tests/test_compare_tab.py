@@ -58,8 +58,8 @@ def test_import_launch_compare_export_delete(services, tmp_path):
     header, line, *more = open(metrics, encoding="utf-8").read().splitlines()
     assert header.startswith("run,turns,turn accuracy,task selection,candidate recall") and "_" not in header
     assert line.startswith(f"#{run} local/embedded · constrained · gold,2,") and more == []  # one row per run
-    assert act.selection(services, "tiny", []) == ([], [["", *act.past_runs(services, "tiny")[0][1:]]],
-                                                   act.NONE_SELECTED)
+    picked, table, line = act.selection(services, "tiny", [])
+    assert picked == [] and table.data.values.tolist() == act.past_runs(services, "tiny") and line == act.NONE_SELECTED
 
     assert act.delete(services, [run]) == f"Deleted #{run} local/embedded · constrained · gold."
     assert act.run_choices(services, "tiny") == [] and act.past_runs(services, "tiny") == []
@@ -70,18 +70,20 @@ def test_a_click_on_a_past_run_selects_it_and_a_second_click_unselects_it(servic
     path.write_text(json.dumps(TINY) + "\n")
     act.import_file(services, str(path), "two")
     first, second = (act.launch(services, "two", "", "local", "", ["constrained"], "gold", 1)[0] for _ in range(2))
-    picked, rows, line = act.selection(services, "two", act.toggled(act.toggled([], second), first))
+    picked, table, line = act.selection(services, "two", act.toggled(act.toggled([], second), first))
     assert picked == [second, first]
-    assert [row[:2] for row in rows] == [["✓", second], ["✓", first]]  # newest first, both marked
+    assert table.data[["✓", "id"]].values.tolist() == [["✓", second], ["✓", first]]  # newest first, both marked
+    assert act.SELECTED_STYLE.split(";")[0] in table.to_html()
     title = "local/embedded · constrained · gold"
     assert line == f"Selected: #{second} {title}; #{first} {title}."
-    picked, rows, line = act.selection(services, "two", act.toggled(picked, second))
-    assert picked == [first] and [row[:2] for row in rows] == [["", second], ["✓", first]]
+    picked, table, line = act.selection(services, "two", act.toggled(picked, second))
+    assert picked == [first] and table.data[["✓", "id"]].values.tolist() == [["", second], ["✓", first]]
     assert line == f"Selected: #{first} {title}."
     assert act.export(services, picked, "metrics").endswith(f"metrics-{first}.csv")
     assert act.delete(services, picked) == f"Deleted #{first} {title}."
     assert [row[1] for row in act.past_runs(services, "two")] == [second]
-    assert act.selection(services, "two", act.toggled([first], first))[2] == act.NONE_SELECTED
+    picked, table, line = act.selection(services, "two", act.toggled([first], first))
+    assert line == act.NONE_SELECTED and act.SELECTED_STYLE.split(";")[0] not in table.to_html()
 
 
 def test_wrong_predictions_are_highlighted():

@@ -28,6 +28,7 @@ WRONG_HEADERS = ["conversation", "message", "user", "gold"]  # then each run's l
 VIEW_HEADERS = ["message", "role", "text", "gold"]
 DIGITS = 3  # of the figures in the run tables
 WRONG_STYLE = "background-color: #fde2e2; color: #9b1c1c"  # a prediction that differs from gold
+SELECTED_STYLE = "background-color: #dcfce7; font-weight: 600"  # a past run selected for Delete and Export
 
 
 @dataclass
@@ -264,7 +265,14 @@ def toggled(selected: list[int] | None, run_id: int) -> list[int]:
     return [r for r in chosen if r != run_id] if run_id in chosen else [*chosen, run_id]
 
 
-def selection(services: Services, dataset: str | None, selected: list[int]) -> tuple[list[int], list[list], str]:
-    """The selected runs, the past-runs rows that mark them ✓, and the line that names them."""
+def marked(rows: list[list]):
+    """The past-runs rows as a table, the selected ones (✓) highlighted, for display."""
+    table = pd.DataFrame(rows, columns=RUN_HEADERS, dtype=object)  # a missing figure stays None, not NaN
+    styled = table.style.format(precision=DIGITS, na_rep="")
+    return styled.apply(lambda row: [SELECTED_STYLE if row.iloc[0] else ""] * len(row), axis=1)
+
+
+def selection(services: Services, dataset: str | None, selected: list[int]) -> tuple[list[int], object, str]:
+    """The selected runs, the past-runs table that marks them ✓ and highlights them, and the line that names them."""
     line = f"Selected: {named(services, selected)}." if selected else NONE_SELECTED
-    return selected, past_runs(services, dataset, selected), line
+    return selected, marked(past_runs(services, dataset, selected)), line
