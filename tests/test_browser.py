@@ -234,11 +234,11 @@ def test_run_a_small_comparison(page, app, tmp_path):
     [run] = RunStore(app[1], DatasetStore(app[1])).listing()
     assert run["status"] == "done"
     no_injected_markup(page)
-    page.reload()  # no run chosen: a click on a past run chooses it
+    page.reload()  # no run chosen: a click selects a past run, and Compare shows it
     page.get_by_role("tab", name="Compare").click()
-    page.get_by_text("Past runs: click one to add it").click()
+    page.get_by_text("Past runs: click rows to select them").click()
     page.locator("#past-runs").get_by_role("gridcell", name=str(run["id"]), exact=True).first.click()
-    page.get_by_role("button", name="Show", exact=True).click()
+    page.get_by_role("button", name="Compare the selected").click()
     expect(page.locator("#compare-summary")).to_contain_text(f"#{run['id']} local/embedded",
                                                              timeout=SLOW)  # figures and plots are drawn first
 
@@ -293,16 +293,43 @@ def test_compare_two_runs_figures_drill_down_and_exports(page, app):
     right_edge_inside(page, "#drill-wrong")
     wrong = view.get_by_role("gridcell").filter(has_text="✗").first
     expect(wrong).to_have_css("background-color", "rgb(253, 226, 226)")  # a wrong prediction stands out
-    page.get_by_text("Past runs: click one to add it").click()
-    expect(page.locator("#acted-on")).to_contain_text(f"#{runs[0]['id']} local/embedded")  # what Delete acts on
-    page.get_by_role("button", name="Download metrics (CSV)").click()
-    expect(page.get_by_role("cell", name=re.compile(r"metrics-[0-9-]+\.csv"))).to_be_visible(timeout=SLOW)
-    page.locator("#run-pick [title='Clear']").click()
-    expect(page.locator("#acted-on")).to_contain_text("choose some above")
-    page.get_by_role("button", name="Download metrics (CSV)").click()
-    expect(page.locator("#past-note")).to_contain_text("⚠ Choose the runs to export.")
     expect(titles).to_have_count(6)  # the figures stay
     expect(page.get_by_text("Error", exact=True)).to_have_count(0)
+
+
+def test_compare_past_runs_selected_by_clicks_are_the_ones_export_and_delete_act_on(page, app):
+    DatasetStore(app[1]).add("past", [Conversation("past-1", (Turn("user", "Hello there", None, True),))])
+    sign_in(page)
+    page.get_by_role("tab", name="Compare").click()
+    page.get_by_role("button", name="Refresh", exact=True).click()
+    expect(page.get_by_label("Dataset", exact=True).filter(visible=True)).to_have_value("past")
+    page.get_by_label("zero_shot").check()
+    page.get_by_role("button", name="Launch").click()
+    expect(page.locator("#launch-note")).to_contain_text("Finished 2 run(s).", timeout=SLOW)
+    newer, older = RunStore(app[1], DatasetStore(app[1])).listing("past")
+    past, selected, note = page.locator("#past-runs"), page.locator("#past-selected"), page.locator("#past-note")
+    row = {run["id"]: past.get_by_role("gridcell", name=f" · {run['strategy']} · ")
+           for run in (newer, older)}  # the config cell: the id's digits may stand in another column too
+    newer, older = newer["id"], older["id"]
+    page.get_by_text("Past runs: click rows to select them").click()
+    expect(selected).to_contain_text("Selected: none")  # both runs are compared, none is selected
+    page.get_by_role("button", name="Download metrics (CSV)").click()
+    expect(note).to_contain_text("⚠ Select the runs to export: click them in Past runs.")
+    for run, line in ((older, rf"#{older} [^;]*"), (newer, rf"#{older} [^;]*; #{newer} [^;]*"),
+                      (newer, rf"#{older} [^;]*")):  # a second click unselects
+        row[run].click()
+        expect(selected).to_have_text(re.compile(rf"Selected: {line}\."))
+    expect(past.get_by_role("gridcell", name="✓", exact=True)).to_have_count(1)
+    expect(row[older]).to_have_css("background-color", "rgb(220, 252, 231)")  # the selected row stands out
+    expect(row[newer]).not_to_have_css("background-color", "rgb(220, 252, 231)")
+    page.get_by_role("button", name="Download metrics (CSV)").click()
+    expect(page.get_by_role("cell", name=f"metrics-{older}.csv")).to_be_visible(timeout=SLOW)
+    page.get_by_role("button", name="Delete the selected").click()
+    expect(note).to_contain_text(f"Deleted #{older} local/embedded")
+    expect(row[older]).to_have_count(0)
+    expect(row[newer]).to_have_count(1)
+    expect(selected).to_contain_text("Selected: none")
+    assert [r["id"] for r in RunStore(app[1], DatasetStore(app[1])).listing("past")] == [newer]
 
 
 def test_validate_a_conversation(page, app):

@@ -33,8 +33,8 @@ def test_import_launch_compare_export_delete(services, tmp_path):
 
     [run] = act.launch(services, "tiny", "", "local", "", ["constrained"], "gold", 1)
     assert act.run_choices(services, "tiny") == [(f"#{run} local/embedded · constrained · gold", run)]
-    assert [row[0] for row in act.past_runs(services, "tiny")] == [run]
-    assert act.past_runs(services, "tiny")[0][3] == "done"
+    assert [row[1] for row in act.past_runs(services, "tiny")] == [run]
+    assert act.past_runs(services, "tiny")[0][4] == "done"
 
     shown = act.compare(services, [run], False)
     assert shown.runs == [run] and list(shown.table["config"])[-1] == "copy baseline"
@@ -58,12 +58,32 @@ def test_import_launch_compare_export_delete(services, tmp_path):
     header, line, *more = open(metrics, encoding="utf-8").read().splitlines()
     assert header.startswith("run,turns,turn accuracy,task selection,candidate recall") and "_" not in header
     assert line.startswith(f"#{run} local/embedded · constrained · gold,2,") and more == []  # one row per run
-    assert act.acted_on(services, [run]) == ("Delete and export act on the runs to compare: "
-                                             f"#{run} local/embedded · constrained · gold.")
-    assert act.acted_on(services, []) == act.NONE_CHOSEN
+    picked, table, line = act.selection(services, "tiny", [])
+    assert picked == [] and table.data.values.tolist() == act.past_runs(services, "tiny") and line == act.NONE_SELECTED
 
-    assert act.delete(services, [run]) == "Deleted 1 run(s)."
+    assert act.delete(services, [run]) == f"Deleted #{run} local/embedded · constrained · gold."
     assert act.run_choices(services, "tiny") == [] and act.past_runs(services, "tiny") == []
+
+
+def test_a_click_on_a_past_run_selects_it_and_a_second_click_unselects_it(services, tmp_path):
+    path = tmp_path / "two.jsonl"
+    path.write_text(json.dumps(TINY) + "\n")
+    act.import_file(services, str(path), "two")
+    first, second = (act.launch(services, "two", "", "local", "", ["constrained"], "gold", 1)[0] for _ in range(2))
+    picked, table, line = act.selection(services, "two", act.toggled(act.toggled([], second), first))
+    assert picked == [second, first]
+    assert table.data[["✓", "id"]].values.tolist() == [["✓", second], ["✓", first]]  # newest first, both marked
+    assert act.SELECTED_STYLE.split(";")[0] in table.to_html()
+    title = "local/embedded · constrained · gold"
+    assert line == f"Selected: #{second} {title}; #{first} {title}."
+    picked, table, line = act.selection(services, "two", act.toggled(picked, second))
+    assert picked == [first] and table.data[["✓", "id"]].values.tolist() == [["", second], ["✓", first]]
+    assert line == f"Selected: #{first} {title}."
+    assert act.export(services, picked, "metrics").endswith(f"metrics-{first}.csv")
+    assert act.delete(services, picked) == f"Deleted #{first} {title}."
+    assert [row[1] for row in act.past_runs(services, "two")] == [second]
+    picked, table, line = act.selection(services, "two", act.toggled([first], first))
+    assert line == act.NONE_SELECTED and act.SELECTED_STYLE.split(";")[0] not in table.to_html()
 
 
 def test_wrong_predictions_are_highlighted():
@@ -96,7 +116,11 @@ def test_refusals_name_the_control_at_fault(services):
     assert refused.value.control == "dataset"
     with pytest.raises(Refused, match="at least one strategy"):
         act.launch(services, "tiny", "", "local", "", [], "gold", 1)
-    with pytest.raises(Refused, match="runs to export"):
-        act.export(services, [], "csv")
+    for refused_action in (lambda: act.export(services, [], "csv"), lambda: act.delete(services, None),
+                           lambda: act.to_compare([])):
+        with pytest.raises(Refused, match="Select the runs to .*: click them in Past runs") as refused:
+            refused_action()
+        assert refused.value.control == "past_runs"
+    assert act.to_compare([4, 2]) == [4, 2]
     with pytest.raises(Exception, match="no run with id 99"):
         act.compare(services, [99], False)

@@ -21,13 +21,14 @@ from ui.escaping import safe
 from ui.files import write_file
 from ui.metric_names import spoken
 
-RUN_HEADERS = ["id", "dataset", "config", "status", "turns", "turn accuracy", "created at"]
+RUN_HEADERS = ["✓", "id", "dataset", "config", "status", "turns", "turn accuracy", "created at"]
 QUEUE_HEADERS = ["id", "dataset", "config", "status", "routed", "failed", "turn accuracy",
                  "tokens per decision", "error"]
 WRONG_HEADERS = ["conversation", "message", "user", "gold"]  # then each run's label
 VIEW_HEADERS = ["message", "role", "text", "gold"]
 DIGITS = 3  # of the figures in the run tables
 WRONG_STYLE = "background-color: #fde2e2; color: #9b1c1c"  # a prediction that differs from gold
+SELECTED_STYLE = "background-color: #dcfce7; font-weight: 600"  # a past run selected for Delete and Export
 
 
 @dataclass
@@ -64,10 +65,10 @@ def run_choices(services: Services, dataset: str | None) -> list[tuple[str, int]
     return [(run_title(r), r["id"]) for r in services.runs.listing(dataset)] if dataset else []
 
 
-def past_runs(services: Services, dataset: str | None) -> list[list]:
-    """Rows of the past-runs table."""
-    return [[r["id"], r["dataset"], config_of(r).title, r["status"], (r["metrics"] or {}).get("turns"),
-             rounded((r["metrics"] or {}).get("turn_accuracy")), r["created_at"]]
+def past_runs(services: Services, dataset: str | None, selected: list[int] | None = None) -> list[list]:
+    """Rows of the past-runs table, the selected runs marked ✓."""
+    return [["✓" if r["id"] in (selected or []) else "", r["id"], r["dataset"], config_of(r).title, r["status"],
+             (r["metrics"] or {}).get("turns"), rounded((r["metrics"] or {}).get("turn_accuracy")), r["created_at"]]
             for r in (services.runs.listing(dataset) if dataset else [])]
 
 
@@ -220,12 +221,13 @@ def conversation_view(services: Services, run_ids: list[int] | None,
 
 
 def delete(services: Services, run_ids: list[int] | None) -> str:
-    """Delete runs; say what was done."""
+    """Delete the selected runs; say which."""
     if not run_ids:
-        raise Refused("Choose the runs to delete.", "run_pick")
+        raise Refused("Select the runs to delete: click them in Past runs.", "past_runs")
+    names = named(services, run_ids)
     for run in run_ids:
         services.runs.delete(run)
-    return f"Deleted {len(run_ids)} run(s)."
+    return f"Deleted {names}."
 
 
 EXPORTS = {  # kind: file name, suffix, the text of the runs
@@ -237,17 +239,40 @@ EXPORTS = {  # kind: file name, suffix, the text of the runs
 def export(services: Services, run_ids: list[int] | None, kind: str) -> str:
     """Write the runs' predictions (csv), the runs (json) or their metrics table (metrics) to a new file."""
     if not run_ids:
-        raise Refused("Choose the runs to export.", "run_pick")
+        raise Refused("Select the runs to export: click them in Past runs.", "past_runs")
     what, suffix, text = EXPORTS[kind]
     return write_file("runs-", f"{what}-{'-'.join(str(int(r)) for r in run_ids)}.{suffix}", text(services, run_ids))
 
 
-NONE_CHOSEN = "Delete and export act on the runs to compare: choose some above, or click past runs."
+def to_compare(selected: list[int] | None) -> list[int]:
+    """The selected runs, as the runs to compare."""
+    if not selected:
+        raise Refused("Select the runs to compare: click them in Past runs.", "past_runs")
+    return list(selected)
 
 
-def acted_on(services: Services, run_ids: list[int] | None) -> str:
-    """Which runs Delete and Export act on, in words."""
-    if not run_ids:
-        return NONE_CHOSEN
-    titles = [safe(run_title(r)) for r in services.runs.many(list(run_ids))]
-    return "Delete and export act on the runs to compare: " + "; ".join(titles) + "."
+NONE_SELECTED = "Selected: none. Click past runs to select them (a second click unselects one)."
+
+
+def named(services: Services, run_ids: list[int]) -> str:
+    """The runs' titles, escaped, in one line."""
+    return "; ".join(safe(run_title(r)) for r in services.runs.many(list(run_ids)))
+
+
+def toggled(selected: list[int] | None, run_id: int) -> list[int]:
+    """The selection with `run_id` added, or taken out if it was in."""
+    chosen = list(selected or [])
+    return [r for r in chosen if r != run_id] if run_id in chosen else [*chosen, run_id]
+
+
+def marked(rows: list[list]):
+    """The past-runs rows as a table, the selected ones (✓) highlighted, for display."""
+    table = pd.DataFrame(rows, columns=RUN_HEADERS, dtype=object)  # a missing figure stays None, not NaN
+    styled = table.style.format(precision=DIGITS, na_rep="")
+    return styled.apply(lambda row: [SELECTED_STYLE if row.iloc[0] else ""] * len(row), axis=1)
+
+
+def selection(services: Services, dataset: str | None, selected: list[int]) -> tuple[list[int], object, str]:
+    """The selected runs, the past-runs table that marks them ✓ and highlights them, and the line that names them."""
+    line = f"Selected: {named(services, selected)}." if selected else NONE_SELECTED
+    return selected, marked(past_runs(services, dataset, selected)), line

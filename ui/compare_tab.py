@@ -23,10 +23,10 @@ def dataset_choice(services: Services, selected: str | None = None):
     return gr.update(choices=names, value=selected or (names[-1] if names else None))
 
 
-def run_choice(services: Services, dataset: str | None, selected: list[int] | None = None):
-    """The run picker of `dataset` (`selected` chosen) and the past-runs rows."""
-    return (gr.update(choices=act.run_choices(services, dataset), value=selected or []),
-            act.past_runs(services, dataset))
+def run_choice(services: Services, dataset: str | None, chosen: list[int] | None = None):
+    """The run picker of `dataset` (`chosen` chosen), the past-runs rows and an empty selection of them."""
+    return (gr.update(choices=act.run_choices(services, dataset), value=chosen or []),
+            *act.selection(services, dataset, []))
 
 
 def announced(services: Services, imported: tuple[str, str]):
@@ -55,7 +55,7 @@ def demo(services: Services, name):
     return announced(services, act.import_demo_set(services, name))
 
 
-@noted(keep=2)
+@noted(keep=4)
 def launch(services: Services, dataset, models, backend, adapter, strategies, protocol, limit,
            progress=gr.Progress()):
     """Evaluate the configurations asked for; choose the new runs."""
@@ -86,9 +86,9 @@ def metric_table(table):
     return gr.update(value=table, column_widths=["300px"] + ["96px"] * (len(table.columns) - 1))
 
 
-@noted(keep=2)
+@noted(keep=4)
 def delete(services: Services, dataset, run_ids):
-    """Delete the chosen runs; what was done, beside the button."""
+    """Delete the selected runs; what was done, beside the button; the selection clears."""
     return act.delete(services, run_ids), *run_choice(services, dataset)
 
 
@@ -106,7 +106,7 @@ def conversation_view(services: Services, page: ComparePage, conversation):
 
 @noted(keep=1)
 def export(services: Services, run_ids, kind):
-    """Write the chosen runs to a file to download."""
+    """Write the selected runs to a file to download."""
     return "", act.export(services, run_ids, kind)
 
 
@@ -121,9 +121,17 @@ def drill_table(table, fixed: list[int]):
     return gr.update(value=act.highlighted(table), column_widths=[f"{w}%" for w in fixed] + [f"{share:.1f}%"] * runs)
 
 
-def picked_run(chosen: list[int] | None, evt: gr.SelectData):
-    """The runs to compare with the clicked past run added: Show, Delete and Export act on them."""
-    return list(dict.fromkeys([*(chosen or []), int(evt.row_value[0])])) if evt.row_value else gr.skip()
+def select_run(services: Services, dataset, selected: list[int] | None, evt: gr.SelectData):
+    """The clicked past run selected, or unselected if it was: Compare, Delete and Export act on the selection."""
+    if not evt.row_value:
+        return gr.skip(), gr.skip(), gr.skip()
+    return act.selection(services, dataset, act.toggled(selected, int(evt.row_value[RUN_HEADERS.index("id")])))
+
+
+@noted(keep=1)
+def compare_selected(selected):
+    """The selected past runs become the runs to compare."""
+    return "", act.to_compare(selected)
 
 
 def create_compare_tab(services: Services) -> list[Loader]:
@@ -159,7 +167,7 @@ def bind_runs(services: Services, dataset, asked: SimpleNamespace, runs: SimpleN
     """Bind launching, showing, deleting and exporting runs."""
     views = [asked.show_note, runs.summary, runs.matrix, runs.points, runs.label_run, runs.labels, runs.latency,
              runs.invalid, runs.wrong, runs.conversation, runs.sources, page]
-    listing = [asked.run_pick, runs.table]
+    listing = [asked.run_pick, runs.selected, runs.table, runs.selected_line]
     dataset.change(bound(run_choice, services), dataset, listing, api_name="list_runs")
     asked.launch_btn.click(bound(launch, services), [dataset, *asked.inputs], [asked.launch_note, *listing],
                            api_name="launch").then(bound(show, services), [asked.run_pick, runs.only], views)
@@ -168,12 +176,13 @@ def bind_runs(services: Services, dataset, asked: SimpleNamespace, runs: SimpleN
     runs.label_run.change(bound(label_figure, services), [page, runs.label_run], [runs.label_note, runs.labels])
     runs.conversation.change(bound(conversation_view, services), [page, runs.conversation],
                              [runs.drill_note, runs.view], api_name="show_conversation")
-    runs.table.select(picked_run, asked.run_pick, asked.run_pick)
-    asked.run_pick.change(bound(act.acted_on, services), asked.run_pick, runs.acted_on, show_progress="hidden")
-    runs.delete_btn.click(bound(delete, services), [dataset, asked.run_pick], [runs.past_note, *listing],
+    runs.table.select(bound(select_run, services), [dataset, runs.selected], listing[1:])
+    runs.compare_btn.click(compare_selected, runs.selected, [runs.past_note, asked.run_pick]).then(
+        bound(show, services), [asked.run_pick, runs.only], views)
+    runs.delete_btn.click(bound(delete, services), [dataset, runs.selected], [runs.past_note, *listing],
                           api_name="delete_runs")
     for kind, button in runs.export_btns.items():
-        button.click(bound(partial(export, kind=kind), services), asked.run_pick, [runs.past_note, runs.download],
+        button.click(bound(partial(export, kind=kind), services), runs.selected, [runs.past_note, runs.download],
                      api_name=f"export_{kind}")
 
 
@@ -263,18 +272,21 @@ def results_panel() -> SimpleNamespace:
         conversation = gr.Dropdown(label="Show a conversation", choices=[])
         drill_note = gr.Markdown(elem_id="drill-note")
         view = gr.Dataframe(headers=VIEW_HEADERS, interactive=False, wrap=True, elem_id="drill-view")
-    with gr.Accordion("Past runs: click one to add it to the runs to compare", open=False):
+    with gr.Accordion("Past runs: click rows to select them for Compare, Delete and Export", open=False):
         table = gr.Dataframe(headers=RUN_HEADERS, interactive=False, wrap=True, elem_id="past-runs")
-        acted_on = gr.Markdown(act.NONE_CHOSEN, elem_id="acted-on")
+        selected = gr.State([])
+        selected_line = gr.Markdown(act.NONE_SELECTED, elem_id="past-selected")
         with gr.Row():
-            delete_btn = gr.Button("Delete the runs to compare", variant="stop")
+            compare_btn = gr.Button("Compare the selected")
+            delete_btn = gr.Button("Delete the selected", variant="stop")
             export_btns = {"metrics": gr.Button("Download metrics (CSV)"),
-                           "csv": gr.Button("Export their predictions (CSV)"),
-                           "json": gr.Button("Export them (JSON)")}
+                           "csv": gr.Button("Export predictions (CSV)"),
+                           "json": gr.Button("Export runs (JSON)")}
         download = gr.File(label="Export", interactive=False)
         past_note = gr.Markdown(elem_id="past-note")
-    return SimpleNamespace(summary=summary, label_note=label_note, drill_note=drill_note, acted_on=acted_on,
-                           past_note=past_note, matrix=matrix, sources=sources, points=points, label_run=label_run,
+    return SimpleNamespace(summary=summary, label_note=label_note, drill_note=drill_note, selected=selected,
+                           selected_line=selected_line, compare_btn=compare_btn, past_note=past_note, matrix=matrix,
+                           sources=sources, points=points, label_run=label_run,
                            labels=labels, latency=latency, invalid=invalid, only=only, wrong=wrong,
                            conversation=conversation, view=view, table=table, delete_btn=delete_btn,
                            export_btns=export_btns, download=download)
