@@ -1,7 +1,7 @@
 """Routing over catalogs of 10, 100 and 1,000 tasks, with and without the candidate stage.
 
     OMP_NUM_THREADS=1 python bench/catalog_scale.py /work/shared/sgd [--limit 12] [--sizes 10 100 1000]
-        [--full-up-to 100] [--recall-limit 200] [--k 8]
+        [--full-up-to 100] [--recall-limit 200] [--k 8] [--strategy S] [--base] [--retrievers N]
 
 Catalogs: 10 tasks is each SGD dev dialogue's own catalog (its services' intents and distractors);
 100 and 1,000 hold every intent of the dev schema, then those of the train schema (a name both use
@@ -11,9 +11,9 @@ gets the service's prefix), the synthetic bank's tasks and generated distractors
    candidates kept from one turn to the next as the router keeps them): recall@k of the gold task,
    over all turns with a gold task and over the start/switch turns only.
 2. Routing, over `--limit` dialogues (free protocol, the default router: shipped adapter, default
-   strategy), each setting in a process of its own so that its peak resident memory is its own:
-   decision p50/p95, peak RSS, recall@k, turn accuracy, how often the candidate set changed from one
-   decision to the next, tokens read.
+   strategy; `--strategy` and `--base` (no adapter) pick another), each setting in a process of its
+   own so that its peak resident memory is its own: decision p50/p95, peak RSS, recall@k, turn
+   accuracy, how often the candidate set changed from one decision to the next, tokens read.
    Without the candidate stage only up to `--full-up-to` tasks (1,000 tasks would not fit).
 
 With `--retrievers N`, it compares retrievers instead, on N dialogues and the 1,000-task catalog
@@ -110,13 +110,13 @@ def recall_table(root: Path, sizes: list[int], limit: int, ks: list[int]) -> Non
                   f"{1000 * spent / count:>13.1f}{built:>9.2f}")
 
 
-def route_one(root: Path, size: int, limit: int, above: int, k: int) -> dict:
+def route_one(root: Path, size: int, limit: int, above: int, k: int, strategy: str, base: bool) -> dict:
     """Route `limit` dialogues over `size` tasks (free protocol) and return the figures as a dict."""
     from router.services import RouterFactory
     from router.settings import Settings
 
     settings = replace(Settings.from_env(), candidates_above=above, candidates_k=k)
-    router = RouterFactory(settings).router(DEFAULT_STRATEGY, "local", None, settings.default_adapter)
+    router = RouterFactory(settings).router(strategy, "local", None, None if base else settings.default_adapter)
     pairs = dialogues(root, limit, size)
     router.decide(pairs[0][1], pairs[0][0].turns[:1], None)  # warm-up (and the index), not timed
     decisions, judged = [], []
@@ -135,16 +135,18 @@ def route_one(root: Path, size: int, limit: int, above: int, k: int) -> dict:
             "read": share([r for _, _, r in decisions])}
 
 
-def route_table(root: Path, sizes: list[int], limit: int, full_up_to: int, k: int) -> None:
+def route_table(root: Path, sizes: list[int], limit: int, full_up_to: int, k: int, strategy: str,
+                base: bool) -> None:
     """Each setting in its own process; one line each."""
-    print(f"\nrouting, {limit} SGD dev dialogues, free protocol, default router (shipped adapter, "
-          f"{DEFAULT_STRATEGY}), k={k}")
+    print(f"\nrouting, {limit} SGD dev dialogues, free protocol, {'base model' if base else 'shipped adapter'}, "
+          f"{strategy}, k={k}")
     print(f"{'tasks':>6}{'stage':>7}{'turns':>7}{'p50 s':>8}{'p95 s':>8}{'peak RSS MB':>13}"
           f"{'recall':>8}{'turn acc':>10}{'set changed':>13}{'tokens read':>13}")
     for size in sizes:
         for above in ([0, OFF] if size <= full_up_to else [0]):
             out = subprocess.run([sys.executable, __file__, str(root), "--one", str(size), str(above),
-                                  "--limit", str(limit), "--k", str(k)],
+                                  "--limit", str(limit), "--k", str(k), "--strategy", strategy]
+                                 + ["--base"] * base,
                                  capture_output=True, text=True, check=True).stdout
             r = json.loads(out.strip().splitlines()[-1])
             print(f"{r['tasks']:>6}{'on' if r['stage'] else 'off':>7}{r['turns']:>7}{r['p50']:>8.3f}"
@@ -225,17 +227,19 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--full-up-to", type=int, default=100, help="largest catalog routed without the stage")
     parser.add_argument("--k", type=int, default=8)
+    parser.add_argument("--strategy", default=DEFAULT_STRATEGY, help="routing strategy (default: the default one)")
+    parser.add_argument("--base", action="store_true", help="route with the base model, without the shipped adapter")
     parser.add_argument("--retrievers", type=int, metavar="N", help="compare retrievers on N dialogues")
     parser.add_argument("--one", type=int, nargs=2, metavar=("SIZE", "ABOVE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     root = Path(args.sgd)
     if args.one:
-        print(json.dumps(route_one(root, args.one[0], args.limit, args.one[1], args.k)))
+        print(json.dumps(route_one(root, args.one[0], args.limit, args.one[1], args.k, args.strategy, args.base)))
         return
     if args.retrievers:
         return retriever_table(root, args.retrievers, args.k)
     recall_table(root, args.sizes, args.recall_limit, sorted({4, args.k, 12}))
-    route_table(root, args.sizes, args.limit, args.full_up_to, args.k)
+    route_table(root, args.sizes, args.limit, args.full_up_to, args.k, args.strategy, args.base)
 
 
 if __name__ == "__main__":
