@@ -66,9 +66,9 @@ def take(page: Page, out: Path) -> list[Path]:
     shots.append(shoot(page, out / "compare.png", page.locator("#compare-summary")))
     page.get_by_role("tab", name="Tasks").click()
     shots.append(shoot(page, out / "tasks.png"))
-    page.get_by_role("tab", name="Train").click()  # Gradio then shows a second Train tab: the shot starts below
-    shots.append(shoot(page, out / "train.png", page.get_by_text("Fine-tune the router model")))
-    page.get_by_role("tab", name="Validate").click()  # last: once it opens, Gradio names the Train tab after it
+    page.get_by_role("tab", name="Train").click()
+    shots.append(shoot(page, out / "train.png"))
+    page.get_by_role("tab", name="Validate").click()
     pick(page, "Dataset", "demo")
     page.get_by_role("button", name="Open queue").click()
     expect(page.get_by_role("log", name="chatbot conversation").filter(visible=True)).to_be_visible(timeout=SLOW)
