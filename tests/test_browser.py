@@ -250,11 +250,15 @@ def metric_cell(page: Page, metric: str):
     return page.locator("#compare-matrix").get_by_role("gridcell", name=metric, exact=True)
 
 
-def wider_than_shown(page: Page, table: str) -> list:
-    """The scrolling boxes inside `table` whose content is wider than the box: a horizontal scroll bar."""
-    return page.evaluate("""(table) => [...document.querySelectorAll(`${table} *`)]
-      .filter(e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX) && e.scrollWidth > e.clientWidth)
-      .map(e => `${e.tagName}.${e.className}: ${e.scrollWidth} > ${e.clientWidth}`)""", table)
+def scroll_bars(page: Page, table: str) -> list:
+    """The scrolling boxes inside `table` whose content is wider or taller than the box: a scroll bar."""
+    return page.evaluate("""(table) => [...document.querySelectorAll(`${table} *`)].flatMap(e => {
+      const style = getComputedStyle(e), scrolls = (overflow) => ['auto', 'scroll'].includes(overflow);
+      return [...(scrolls(style.overflowX) && e.scrollWidth > e.clientWidth ?
+                  [`${e.className} wide: ${e.scrollWidth} > ${e.clientWidth}`] : []),
+              ...(scrolls(style.overflowY) && e.scrollHeight > e.clientHeight ?
+                  [`${e.className} tall: ${e.scrollHeight} > ${e.clientHeight}`] : [])];
+    })""", table)
 
 
 def overlaps(page: Page, first: str, second: str) -> list:
@@ -294,7 +298,7 @@ def test_compare_two_runs_figures_drill_down_and_exports(page, app):
     page.get_by_role("button", name="Launch").click()
     expect(page.locator("#launch-note")).to_contain_text("Finished 2 run(s).", timeout=SLOW)
     expect(metric_cell(page, "turn accuracy")).to_be_visible(timeout=SLOW)
-    assert wider_than_shown(page, "#compare-matrix") == [], "every run's column in view at 1440 px"
+    assert scroll_bars(page, "#compare-matrix") == [], "every run's column and every metric in view at 1440 px"
     right_edge_inside(page, "#compare-matrix")
     expect(page.locator("#compare-matrix th")).to_have_count(4)  # metric, 2 runs, copy baseline
     titles = page.locator("#compare-points .annotation-text")

@@ -81,7 +81,7 @@ def show(services: Services, run_ids, only_disagreements):
             ComparePage(c.runs))
 
 
-METRIC_WIDTH = 15  # % of the table, about 200 px at 1440 px wide: the metric's name; the runs share the rest
+METRIC_WIDTH = 17  # % of the table (1,214 px at 1440 px wide): about 200 px for the metric; the runs share the rest
 
 
 def metric_table(table):
@@ -125,8 +125,8 @@ def drill_table(table, fixed: list[int]):
 def widths(table, fixed: list[int]) -> list[str]:
     """Column widths in % of the table: the `fixed` first columns, then the runs' columns sharing the rest."""
     runs = len(table.columns) - len(fixed)
-    share = (100 - sum(fixed)) / max(1, runs)
-    return [f"{w}%" for w in fixed] + [f"{share:.1f}%"] * runs
+    share = int(10 * (100 - sum(fixed)) / max(1, runs)) / 10  # rounded down: the columns add up to 100% at most
+    return [f"{w}%" for w in fixed] + [f"{share}%"] * runs
 
 
 def select_run(services: Services, dataset, selected: list[int] | None, evt: gr.SelectData):
@@ -260,7 +260,8 @@ def results_panel() -> SimpleNamespace:
     summary = gr.Markdown(elem_id="compare-summary")
     matrix = gr.Dataframe(label="Metrics: a row per metric, a column per run (★ the one best run of a row, "
                                 "better than the copy baseline; copy baseline last)", interactive=False, wrap=True,
-                          elem_id="compare-matrix", headers=["metric", "copy baseline"])
+                          elem_id="compare-matrix", headers=["metric", "copy baseline"],
+                          max_height=1100)  # every metric in view, no scroll inside the table
     with gr.Accordion("What each metric means", open=False):
         gr.Markdown(LEGEND_MD)
     with gr.Accordion("Per data source and event type", open=False):
