@@ -18,7 +18,7 @@ from data.datasets import DatasetStore  # noqa: E402
 from data.db import DatabaseFile  # noqa: E402
 from data.samples import import_demo  # noqa: E402
 from tests.conftest import app_process  # noqa: E402
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, SLOW, send_and_wait, sign_in  # noqa: E402
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, SLOW, metric_cell, send_and_wait, sign_in  # noqa: E402
 from ui.chat_actions import EXAMPLES  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
@@ -62,7 +62,7 @@ def take(page: Page, out: Path) -> list[Path]:
     pick(page, "Dataset", "demo")
     page.get_by_label("Conversations (0 = all)").fill("2")
     page.get_by_role("button", name="Launch").click()
-    expect(page.get_by_role("gridcell", name="copy baseline")).to_be_visible(timeout=SLOW)
+    expect(metric_cell(page, "turn accuracy")).to_be_visible(timeout=SLOW)
     shots.append(shoot(page, out / "compare.png", page.locator("#compare-summary")))
     page.get_by_role("tab", name="Tasks").click()
     shots.append(shoot(page, out / "tasks.png"))

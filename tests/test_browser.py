@@ -212,7 +212,7 @@ def test_run_a_small_comparison(page, app, tmp_path):
     sign_in(page)
     page.get_by_role("tab", name="Compare").click()
     expect(page.locator("#compare-matrix").get_by_role("columnheader")).to_contain_text(
-        ["config", "turns", "turn accuracy"])  # named before any run, not 1 2 3
+        ["metric", "copy baseline"])  # named before any run, not 1 2
     page.get_by_text("Import a dataset").click()
     with page.expect_file_chooser() as chooser:
         page.get_by_text("Click to Upload").filter(visible=True).first.click()
@@ -225,12 +225,14 @@ def test_run_a_small_comparison(page, app, tmp_path):
     expect(page.get_by_text("Imported 1 conversations into 'tiny'.")).to_be_visible(timeout=SLOW)
     page.get_by_label("Conversations (0 = all)").fill("1")
     page.get_by_role("button", name="Launch").click()
-    expect(page.get_by_role("gridcell", name="copy baseline")).to_be_visible(timeout=SLOW)
+    expect(metric_cell(page, "turn accuracy")).to_be_visible(timeout=SLOW)
     expect(page.locator("#compare-summary")).to_contain_text(re.compile(
         r"constrained_lexical · free: turn accuracy [0-9.]+ vs copy baseline [0-9.]+ \([+-][0-9]+ points\)"))
+    expect(metric_cell(page, "start recall")).to_have_count(1)
+    cells = page.locator("#compare-matrix").get_by_role("gridcell")
+    assert not [c for c in cells.all_inner_texts() if "_" in c], "no snake_case metric names"
     headers = page.locator("#compare-matrix").get_by_role("columnheader")
-    expect(headers.filter(has_text="start recall")).to_have_count(1)
-    assert not [h for h in headers.all_inner_texts() if "_" in h], "no snake_case headers"
+    expect(headers).to_contain_text(["metric", "constrained_lexical · free", "copy baseline"])  # a column per run
     [run] = RunStore(app[1], DatasetStore(app[1])).listing()
     assert run["status"] == "done"
     no_injected_markup(page)
@@ -241,6 +243,22 @@ def test_run_a_small_comparison(page, app, tmp_path):
     page.get_by_role("button", name="Compare the selected").click()
     expect(page.locator("#compare-summary")).to_contain_text(f"#{run['id']} local/embedded",
                                                              timeout=SLOW)  # figures and plots are drawn first
+
+
+def metric_cell(page: Page, metric: str):
+    """The cell naming `metric` in the Compare tab's metric table (a row per metric)."""
+    return page.locator("#compare-matrix").get_by_role("gridcell", name=metric, exact=True)
+
+
+def scroll_bars(page: Page, table: str) -> list:
+    """The scrolling boxes inside `table` whose content is wider or taller than the box: a scroll bar."""
+    return page.evaluate("""(table) => [...document.querySelectorAll(`${table} *`)].flatMap(e => {
+      const style = getComputedStyle(e), scrolls = (overflow) => ['auto', 'scroll'].includes(overflow);
+      return [...(scrolls(style.overflowX) && e.scrollWidth > e.clientWidth ?
+                  [`${e.className} wide: ${e.scrollWidth} > ${e.clientWidth}`] : []),
+              ...(scrolls(style.overflowY) && e.scrollHeight > e.clientHeight ?
+                  [`${e.className} tall: ${e.scrollHeight} > ${e.clientHeight}`] : [])];
+    })""", table)
 
 
 def overlaps(page: Page, first: str, second: str) -> list:
@@ -279,7 +297,10 @@ def test_compare_two_runs_figures_drill_down_and_exports(page, app):
     page.get_by_label("Conversations (0 = all)").fill("1")
     page.get_by_role("button", name="Launch").click()
     expect(page.locator("#launch-note")).to_contain_text("Finished 2 run(s).", timeout=SLOW)
-    expect(page.get_by_role("gridcell", name="copy baseline")).to_be_visible(timeout=SLOW)
+    expect(metric_cell(page, "turn accuracy")).to_be_visible(timeout=SLOW)
+    assert scroll_bars(page, "#compare-matrix") == [], "every run's column and every metric in view at 1440 px"
+    right_edge_inside(page, "#compare-matrix")
+    expect(page.locator("#compare-matrix th")).to_have_count(4)  # metric, 2 runs, copy baseline
     titles = page.locator("#compare-points .annotation-text")
     expect(titles).to_have_count(6)  # 2 runs x start, switch, end
     assert page.locator("#compare-points .xaxislayer-above text").count() >= 6

@@ -4,10 +4,14 @@ import json
 import pandas as pd
 import pytest
 
+from router.comparison import matrix
+from router.metrics import row
+from tests.test_comparison import run as judged
 from tests.test_sgd import SCHEMA, multi, single
 from ui import compare_actions as act
 from ui.compare_figures import point_heatmaps
 from ui.errors import Refused
+from ui.metric_names import METRICS
 
 TINY = {"id": "tiny-1", "source": "ui-test", "turns": [
     {"role": "user", "content": "Please help me write the minutes of our team meeting", "task": "meeting_minutes"},
@@ -37,9 +41,10 @@ def test_import_launch_compare_export_delete(services, tmp_path):
     assert act.past_runs(services, "tiny")[0][4] == "done"
 
     shown = act.compare(services, [run], False)
-    assert shown.runs == [run] and list(shown.table["config"])[-1] == "copy baseline"
-    assert shown.table.iloc[0]["turns"] == 2 and "turn accuracy" in shown.table.columns
-    assert all("_" not in column for column in shown.table.columns), "columns named as a reader says them"
+    title = f"#{run} local/embedded · constrained · gold"
+    assert shown.runs == [run] and list(shown.table.columns) == ["metric", title, "copy baseline"]
+    assert shown.table.iloc[0].tolist()[:2] == ["turns", 2] and "turn accuracy" in set(shown.table["metric"])
+    assert all("_" not in metric for metric in shown.table["metric"]), "metrics named as a reader says them"
     assert shown.summary_md.startswith(f"#{run} local/embedded · constrained · gold: turn accuracy ")
     assert "vs copy baseline 0.00 (+" in shown.summary_md
     assert act.rounded(1 / 6) == 0.167 and act.rounded(None) is None, "Past runs showed 0.16666666666666666"
@@ -84,6 +89,23 @@ def test_a_click_on_a_past_run_selects_it_and_a_second_click_unselects_it(servic
     assert [row[1] for row in act.past_runs(services, "two")] == [second]
     picked, table, line = act.selection(services, "two", act.toggled([first], first))
     assert line == act.NONE_SELECTED and act.SELECTED_STYLE.split(";")[0] not in table.to_html()
+
+
+def test_the_metric_table_has_a_row_per_metric_and_a_column_per_run_then_the_baseline():
+    good, worse = judged("a", "a", "b", None), judged("a", "a", "a", None)
+    table = act.by_metric(*matrix([("#1 good", good), ("#2 worse", worse)]))
+    assert list(table.columns) == ["metric", "#1 good", "#2 worse", "copy baseline"]
+    assert len(table) == len(row(good)) and set(table["metric"]) == {name for name, _ in METRICS.values()}
+    assert table.set_index("metric").loc["turn accuracy"].tolist() == ["1.000 ★", "0.750", "0.250"]
+    tied = act.by_metric(*matrix([("#1 good", good), ("#3 tied", judged("a", "a", "b", None))]))
+    assert not tied.drop(columns="metric").map(lambda c: "★" in str(c)).any().any(), "a tie marks neither"
+    as_copy = act.by_metric(*matrix([("#4 as copy", judged("b", "b", "b", "b")), ("#2 worse", worse)]))
+    assert as_copy.set_index("metric").loc["turn accuracy"].tolist() == ["0.250", "0.750 ★", "0.250"]
+    level = act.by_metric(*matrix([("#4 as copy", judged("b", "b", "b", "b")),
+                                   ("#5 worse", judged(None, None, None, "b"))]))
+    assert level.set_index("metric").loc["turn accuracy"].tolist() == ["0.250", "0.000", "0.250"], \
+        "no star when the best is not above the baseline"
+    assert act.by_metric(*matrix([])).columns.tolist() == ["metric"]
 
 
 def test_wrong_predictions_are_highlighted():

@@ -169,21 +169,25 @@ def drilled(services: Services, labels: dict) -> list:
 
 
 def compare(services: Services, run_ids: list[int] | None, only_disagreements: bool) -> Comparison:
-    """The metric matrix, figures and drill-down of the finished runs among `run_ids`."""
+    """The metric table, figures and drill-down of the finished runs among `run_ids`."""
     runs = finished(services, run_ids)
     titled = titled_metrics(services, runs)
-    headers, rows = matrix(titled)
     labels = predicted(services, runs)
     wrong = wrong_turns(drilled(services, labels), labels, only_disagreements)
     by_source = breakdown(titled)
     return Comparison(
         [r["id"] for r in runs], "  \n".join(safe(summary(t, m)) for t, m in titled),
-        pd.DataFrame(rows, columns=[spoken(h) for h in headers]), point_heatmaps(titled), [t for t, _ in titled],
+        by_metric(*matrix(titled)), point_heatmaps(titled), [t for t, _ in titled],
         label_heatmap(*titled[0]) if titled else None,
         latency_boxes({run_title(r): [p["latency"] for p in services.runs.predictions(r["id"])]
                        for r in runs}),
         invalid_frame(titled), pd.DataFrame(wrong, columns=[*WRONG_HEADERS, *labels]),
         list(dict.fromkeys(w[0] for w in wrong)), pd.DataFrame(by_source[1], columns=by_source[0]))
+
+
+def by_metric(headers: list[str], rows: list[list]) -> pd.DataFrame:
+    """The metric matrix turned: one row per metric, named in words; one column per run, the copy baseline last."""
+    return pd.DataFrame({"metric": [spoken(h) for h in headers[1:]], **{r[0]: r[1:] for r in rows}}, dtype=object)
 
 
 def titled_metrics(services: Services, runs: list[dict]) -> list[tuple[str, dict]]:

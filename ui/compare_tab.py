@@ -81,9 +81,12 @@ def show(services: Services, run_ids, only_disagreements):
             ComparePage(c.runs))
 
 
+METRIC_WIDTH = 17  # % of the table (1,214 px at 1440 px wide): about 200 px for the metric; the runs share the rest
+
+
 def metric_table(table):
-    """The metric matrix with widths that keep every header whole: the run's name wide, each metric 96 px."""
-    return gr.update(value=table, column_widths=["300px"] + ["96px"] * (len(table.columns) - 1))
+    """The metric table with every column in view: the metric's name, then the runs and the baseline share the rest."""
+    return gr.update(value=table, column_widths=widths(table, [METRIC_WIDTH]))
 
 
 @noted(keep=4)
@@ -116,9 +119,14 @@ VIEW_WIDTHS = [6, 8, 32, 14]  # message, role, text, gold
 
 def drill_table(table, fixed: list[int]):
     """A drill-down table, wrong predictions highlighted, each run's column in view (the rest shared)."""
+    return gr.update(value=act.highlighted(table), column_widths=widths(table, fixed))
+
+
+def widths(table, fixed: list[int]) -> list[str]:
+    """Column widths in % of the table: the `fixed` first columns, then the runs' columns sharing the rest."""
     runs = len(table.columns) - len(fixed)
-    share = (100 - sum(fixed)) / max(1, runs)
-    return gr.update(value=act.highlighted(table), column_widths=[f"{w}%" for w in fixed] + [f"{share:.1f}%"] * runs)
+    share = int(10 * (100 - sum(fixed)) / max(1, runs)) / 10  # rounded down: the columns add up to 100% at most
+    return [f"{w}%" for w in fixed] + [f"{share}%"] * runs
 
 
 def select_run(services: Services, dataset, selected: list[int] | None, evt: gr.SelectData):
@@ -248,11 +256,12 @@ def launch_panel(services: Services) -> SimpleNamespace:
 
 
 def results_panel() -> SimpleNamespace:
-    """The comparison: metric matrix, figures, drill-down, past runs."""
+    """The comparison: metric table, figures, drill-down, past runs."""
     summary = gr.Markdown(elem_id="compare-summary")
-    matrix = gr.Dataframe(label="Metrics (★ the one best run of a column, better than the copy baseline; "
-                                "copy baseline last)", interactive=False, wrap=True, elem_id="compare-matrix",
-                          headers=["config", "turns", "turn accuracy"])
+    matrix = gr.Dataframe(label="Metrics: a row per metric, a column per run (★ the one best run of a row, "
+                                "better than the copy baseline; copy baseline last)", interactive=False, wrap=True,
+                          elem_id="compare-matrix", headers=["metric", "copy baseline"],
+                          max_height=1100)  # every metric in view, no scroll inside the table
     with gr.Accordion("What each metric means", open=False):
         gr.Markdown(LEGEND_MD)
     with gr.Accordion("Per data source and event type", open=False):
