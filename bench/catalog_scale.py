@@ -13,7 +13,8 @@ gets the service's prefix), the synthetic bank's tasks and generated distractors
 2. Routing, over `--limit` dialogues (free protocol, the default router: shipped adapter, default
    strategy; `--strategy` and `--base` (no adapter) pick another), each setting in a process of its
    own so that its peak resident memory is its own: decision p50/p95, peak RSS, recall@k, turn
-   accuracy, how often the candidate set changed from one decision to the next, tokens read.
+   accuracy, how often the candidate set changed from one decision to the next, tokens read, and
+   the time the router spent reading ahead between turns (as the Chat does while the user types).
    Without the candidate stage only up to `--full-up-to` tasks (1,000 tasks would not fit).
 
 With `--retrievers N`, it compares retrievers instead, on N dialogues and the 1,000-task catalog
@@ -119,7 +120,14 @@ def route_one(root: Path, size: int, limit: int, above: int, k: int, strategy: s
     router = RouterFactory(settings).router(strategy, "local", None, None if base else settings.default_adapter)
     pairs = dialogues(root, limit, size)
     router.decide(pairs[0][1], pairs[0][0].turns[:1], None)  # warm-up (and the index), not timed
-    decisions, judged = [], []
+    decisions, judged, ahead, prepare = [], [], [], router.prepare
+
+    def timed(*args) -> None:
+        start = time.perf_counter()
+        prepare(*args)
+        ahead.append(time.perf_counter() - start)
+
+    router.prepare = timed  # reading ahead between turns is untimed in the decision: timed here
 
     def keep(conversation: str, _key, _position: int, decision) -> None:
         decisions.append((conversation, decision, router.backend.last_read))
@@ -132,7 +140,7 @@ def route_one(root: Path, size: int, limit: int, above: int, k: int, strategy: s
     return {"tasks": size, "stage": above != OFF, "turns": m["turns"], "p50": m["latency"]["p50"],
             "p95": m["latency"]["p95"], "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "recall": m["recall_at_k"], "accuracy": m["turn_accuracy"], "changed": share(changed),
-            "read": share([r for _, _, r in decisions])}
+            "read": share([r for _, _, r in decisions]), "ahead": float(np.median(ahead)) if ahead else 0.0}
 
 
 def route_table(root: Path, sizes: list[int], limit: int, full_up_to: int, k: int, strategy: str,
@@ -141,7 +149,7 @@ def route_table(root: Path, sizes: list[int], limit: int, full_up_to: int, k: in
     print(f"\nrouting, {limit} SGD dev dialogues, free protocol, {'base model' if base else 'shipped adapter'}, "
           f"{strategy}, k={k}")
     print(f"{'tasks':>6}{'stage':>7}{'turns':>7}{'p50 s':>8}{'p95 s':>8}{'peak RSS MB':>13}"
-          f"{'recall':>8}{'turn acc':>10}{'set changed':>13}{'tokens read':>13}")
+          f"{'recall':>8}{'turn acc':>10}{'set changed':>13}{'tokens read':>13}{'ahead p50 s':>13}")
     for size in sizes:
         for above in ([0, OFF] if size <= full_up_to else [0]):
             out = subprocess.run([sys.executable, __file__, str(root), "--one", str(size), str(above),
@@ -151,7 +159,7 @@ def route_table(root: Path, sizes: list[int], limit: int, full_up_to: int, k: in
             r = json.loads(out.strip().splitlines()[-1])
             print(f"{r['tasks']:>6}{'on' if r['stage'] else 'off':>7}{r['turns']:>7}{r['p50']:>8.3f}"
                   f"{r['p95']:>8.3f}{r['rss_mb']:>13.0f}{r['recall']:>8.3f}{r['accuracy']:>10.3f}"
-                  f"{r['changed']:>13.2f}{r['read']:>13.0f}", flush=True)
+                  f"{r['changed']:>13.2f}{r['read']:>13.0f}{r['ahead']:>13.3f}", flush=True)
 
 
 def dense_vectors(backend, texts: list[str], batch: int = 32) -> np.ndarray:

@@ -3,14 +3,17 @@
     python bench/routing_latency.py [--dataset data/demo/demo.jsonl] [--sgd FOLDER] [--limit N] [--services S]
 
 Each conversation is routed turn by turn (gold previous label as the current task, as in an
-evaluation), once reusing the cache and once reading the whole prompt every time, alternating
-conversation by conversation so that machine noise hits both alike. Prints p50/p95/mean,
-their ratio, tokens read per decision, peak memory, and whether both paths chose the same labels.
+evaluation), three ways, alternating conversation by conversation so that machine noise hits all
+alike: reusing the cache and reading ahead between turns as the Chat does (untimed: the user is
+typing; its own time printed apart), reusing the cache only, and reading the whole prompt every
+time. Prints p50/p95/mean, the ratios, tokens read per decision, peak memory, and whether the
+paths chose the same labels.
 """
 import argparse
 import resource
 import statistics
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -26,14 +29,21 @@ from router.strategies import create_strategy  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def route(router: Router, conv: Conversation, catalog: Catalog, reuse: bool) -> list[tuple]:
-    """(latency, tokens read, label, scores, cache bytes, first?) of every user turn, gold previous as current."""
+PATHS = {"reuse + ahead": (True, True), "reuse": (True, False), "no reuse": (False, False)}
+
+
+def route(router: Router, conv: Conversation, catalog: Catalog, reuse: bool, ahead: bool) -> list[tuple]:
+    """(latency, tokens read, label, scores, cache bytes, first?, s read ahead) of every user turn."""
     router.backend.reuse = reuse
     out = []
     for n, (k, previous) in enumerate(zip(conv.user_indices(), [None] + conv.gold_labels()[:-1])):
+        spent = time.perf_counter()
+        if ahead and n:
+            router.prepare(conv.tasks or catalog, conv.turns[:k], previous, session=conv.id)
+        spent = time.perf_counter() - spent
         d = router.decide(conv.tasks or catalog, conv.turns[: k + 1], previous, session=conv.id)
         out.append((d.latency, router.backend.last_read, d.label, d.scores,
-                    router.backend.cache.total_bytes(), n == 0))
+                    router.backend.cache.total_bytes(), n == 0, spent))
     router.forget(conv.id)
     return out
 
@@ -44,35 +54,37 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def report(name: str, conversations: list[Conversation], catalog: Catalog, router: Router) -> int:
-    """Route a set both ways, print the comparison, return the peak bytes of kept caches."""
+    """Route a set the three ways, print the comparison, return the peak bytes of kept caches."""
     router.decide(catalog, conversations[0].turns[:1], None)  # warm-up, not timed
-    runs = {True: [], False: []}
+    runs = {path: [] for path in PATHS}
     for n, conv in enumerate(conversations, 1):
-        for reuse in (True, False):
-            runs[reuse] += route(router, conv, catalog, reuse)
+        for path, (reuse, ahead) in PATHS.items():
+            runs[path] += route(router, conv, catalog, reuse, ahead)
         print(f"\r{name}: {n}/{len(conversations)} conversations", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
-    rows = {}
-    for reuse, results in runs.items():
-        lat = [r[0] for r in results]
-        rows[reuse] = (statistics.median(lat), percentile(lat, 95), statistics.mean(lat), max(lat),
-                       statistics.mean(r[1] for r in results))
-    same = sum(a[2] == b[2] for a, b in zip(runs[True], runs[False]))
-    drift = max(abs(a[3][k] - b[3][k]) for a, b in zip(runs[True], runs[False]) for k in a[3])
-    print(f"\n== {name}: {len(conversations)} conversations, {len(runs[True])} decisions, "
+    print(f"\n== {name}: {len(conversations)} conversations, {len(runs['reuse'])} decisions, "
           f"strategy {router.strategy.name}, model {router.backend.model}")
-    print(f"{'path':<10}{'p50 s':>8}{'p95 s':>8}{'mean s':>8}{'max s':>8}{'tokens read':>13}")
-    for reuse, label in ((True, "reuse"), (False, "no reuse")):
-        p50, p95, mean, top, read = rows[reuse]
-        print(f"{label:<10}{p50:>8.3f}{p95:>8.3f}{mean:>8.3f}{top:>8.3f}{read:>13.0f}")
-    print(f"speed-up p50 {rows[False][0] / rows[True][0]:.1f}x, p95 {rows[False][1] / rows[True][1]:.1f}x; "
-          f"same labels {same}/{len(runs[True])}; largest probability difference {drift:.2e}")
+    print(f"{'path':<15}{'p50 s':>8}{'p95 s':>8}{'mean s':>8}{'max s':>8}{'tokens read':>13}{'same labels':>13}"
+          f"{'max diff':>10}")
+    base, p50s = runs["no reuse"], {}
+    for path, results in runs.items():
+        lat = [r[0] for r in results]
+        p50s[path] = statistics.median(lat)
+        same = sum(a[2] == b[2] for a, b in zip(results, base))
+        drift = max(abs(a[3][k] - b[3][k]) for a, b in zip(results, base) for k in a[3])
+        print(f"{path:<15}{p50s[path]:>8.3f}{percentile(lat, 95):>8.3f}{statistics.mean(lat):>8.3f}{max(lat):>8.3f}"
+              f"{statistics.mean(r[1] for r in results):>13.0f}{f'{same}/{len(base)}':>13}{drift:>10.1e}")
+    print(f"speed-up p50 over no reuse: reuse {p50s['no reuse'] / p50s['reuse']:.1f}x, "
+          f"reuse + ahead {p50s['no reuse'] / p50s['reuse + ahead']:.1f}x")
+    spent = [r[6] for r in runs["reuse + ahead"] if not r[5]]
+    if spent:
+        print(f"reading ahead between turns: p50 {statistics.median(spent):.3f} s, p95 {percentile(spent, 95):.3f} s")
     for first, label in ((True, "first decision of a conversation"), (False, "later decisions")):
-        part = [r for r in runs[True] if r[5] == first]
+        part = [r for r in runs["reuse + ahead"] if r[5] == first]
         lat = [r[0] for r in part]
-        print(f"reuse, {label}: {len(part)}, p50 {statistics.median(lat):.3f} s, "
+        print(f"reuse + ahead, {label}: {len(part)}, p50 {statistics.median(lat):.3f} s, "
               f"p95 {percentile(lat, 95):.3f} s, tokens read {statistics.mean(r[1] for r in part):.0f}")
-    return max(r[4] for r in runs[True])
+    return max(r[4] for r in runs["reuse + ahead"])
 
 
 def main() -> None:

@@ -68,7 +68,8 @@ class Chat:
                  max_tokens: int) -> Iterator["Chat"]:
         """Route `text`, then stream the reply: the chat as routed, then with the reply growing.
 
-        The last chat yielded holds the whole reply; on an error nothing more is yielded.
+        The last chat yielded holds the whole reply; on an error nothing more is yielded. Once the
+        reply is whole, the router reads ahead for the next message while the user reads and types.
         """
         routed = self.routed(router, catalog, text)
         yield routed
@@ -78,6 +79,7 @@ class Chat:
             yield routed.answered(reply, time.perf_counter() - start)
         if not reply:
             yield routed.answered("", time.perf_counter() - start)
+        router.prepare(catalog, routed.answered(reply, 0.0).turns, routed.task, self.id)
 
     def answered(self, reply: str, latency: float) -> "Chat":
         """This chat with the assistant's reply appended."""

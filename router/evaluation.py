@@ -138,16 +138,26 @@ class Evaluation:
         return [f.result() for f in futures]
 
     def conversation(self, conv: Conversation) -> list[Judged]:
-        """Judge one conversation in order, reusing the backend's cache across its turns, then freeing it."""
-        out, current = [], None
+        """Judge one conversation in order, reusing the backend's cache across its turns, then freeing it.
+
+        Between two decisions the router reads ahead, untimed, as the Chat does while the user types.
+        """
+        out, current, todo = [], None, cases(conv)
         try:
-            for position, gold, previous in cases(conv):
+            for (position, gold, previous), after in zip(todo, [*todo[1:], None]):
                 decision = self.decision(conv, position, previous if self.protocol == "gold" else current)
                 current = decision.label
                 out += [] if decision.failed else [judged(conv, position, gold, previous, decision)]
+                if after:
+                    self.ahead(conv, after[0], after[2] if self.protocol == "gold" else current)
         finally:
             self.router.forget(conv.id)
         return out
+
+    def ahead(self, conv: Conversation, position: int, current: str | None) -> None:
+        """Let the router read ahead for the decision at `position` (a stored decision needs nothing)."""
+        if (key(conv), position) not in self.done:
+            self.router.prepare(conv.tasks or self.catalog, conv.turns[:position], current, conv.id)
 
     def turn(self, conv: Conversation, position: int, gold: str | None,
              previous: str | None) -> list[Judged]:

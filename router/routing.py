@@ -13,6 +13,7 @@ from router.strategies import Strategy
 from router.usage import metered
 
 SESSIONS = 512  # conversations whose last candidates are kept (least recently routed out first)
+AHEAD = "N/A"  # the message a prompt read ahead holds in place of the one to come
 
 
 class Router:
@@ -81,6 +82,20 @@ class Router:
             current = decision.label
         self.forget(conversation.id)
         return decisions
+
+    def prepare(self, catalog: Catalog, turns: list[Turn] | tuple[Turn, ...], current: str | None,
+                session: str) -> None:
+        """Between turns (after the assistant's reply), read ahead what the next decision can reuse.
+
+        Its prompt is laid out with a content-free message in place of the one to come, over the
+        candidates the conversation holds (a decision whose candidates change reads everything).
+        """
+        current = current if current in catalog else None
+        candidates = self.shortlists.get(session) if len(catalog) > self.stage.above else None
+        catalog = shown(catalog, candidates)
+        prompt = self.strategy.prompt(catalog, (*turns, Turn("user", AHEAD)), current)
+        with metered():
+            self.strategy.prepare(self.backend, prompt, catalog, session)
 
     def forget(self, session: str) -> None:
         """Drop what the router and its backend keep for the conversation `session`."""

@@ -71,6 +71,12 @@ class Strategy:
         """Ask the model and read its answer."""
         raise NotImplementedError
 
+    def prepare(self, backend: Backend, prompt: Prompt, catalog: Catalog, session: str) -> None:
+        """Read, before the next user message, what its decision can reuse (nothing by default).
+
+        `prompt` is that decision's prompt with a content-free message in place of the one to come.
+        """
+
     def forget(self, backend: Backend, session: str) -> None:
         """Drop what the backend keeps for the conversation `session`."""
         backend.forget(session)
@@ -187,6 +193,12 @@ class Calibrated(Constrained):
         """The prompt with its last user message replaced by each content-free message."""
         return tuple(replace(prompt, parts=(*prompt.parts[:-2], self.template.macro("turn", "user", text),
                                             prompt.parts[-1]), message=text) for text in self.content_free)
+
+    def prepare(self, backend, prompt, catalog, session):
+        """Score the content-free prompts ahead: the decision then reads only its message and labels once."""
+        if backend.reads_ahead:
+            backend.score_many(list(self.neutral(prompt)), self.answers(prompt, catalog.names + [NONE]),
+                               session=session)
 
     def scores(self, backend: Backend, prompt: Prompt, candidates: list[str],
                session: str | None) -> tuple[list[float], list[float]]:

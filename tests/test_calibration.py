@@ -195,3 +195,40 @@ def test_the_base_model_keeps_its_probability_of_none(backend):
     assert [d.label for d in plain] == [d.label for d in calibrated] == [None, None, None]
     assert [c.scores["none"] for c in calibrated] == pytest.approx([p.scores["none"] for p in plain])
     assert any(c.scores != p.scores for p, c in zip(plain, calibrated))
+
+
+def test_reading_ahead_between_turns_changes_no_score_and_halves_what_a_decision_reads(backend):
+    catalog = Catalog.load(ROOT / "data" / "default_catalog.json")
+    conv = read_jsonl(ROOT / "data" / "demo" / "demo.jsonl", catalog)[0]
+    router = Router(backend, create_strategy("constrained_lexical", PROMPTS))
+    plain, reads = [], []
+    for k in conv.user_indices():
+        plain.append(router.decide(catalog, conv.turns[: k + 1], plain[-1].label if plain else None, conv.id))
+        reads.append(backend.last_read)
+    router.forget(conv.id)
+    ahead, ahead_reads = [], []
+    for k in conv.user_indices():
+        current = ahead[-1].label if ahead else None
+        if ahead:
+            router.prepare(catalog, conv.turns[:k], current, conv.id)
+            assert backend.cache.entries[conv.id].scored  # the content-free scores, kept for the decision
+        ahead.append(router.decide(catalog, conv.turns[: k + 1], current, conv.id))
+        ahead_reads.append(backend.last_read)
+    router.forget(conv.id)
+    assert [d.label for d in ahead] == [d.label for d in plain] and len(plain) > 2
+    for a, b in zip(ahead, plain):
+        assert a.scores == pytest.approx(b.scores, abs=1e-4)
+    assert all(2 * a < b for a, b in zip(ahead_reads[1:], reads[1:])), (ahead_reads, reads)
+
+
+def test_a_read_ahead_that_no_longer_fits_is_not_used(backend, small_catalog):
+    router = Router(backend, create_strategy("constrained_calibrated", PROMPTS))
+    turns = (Turn("user", "Please help me write the minutes of my meeting"), Turn("assistant", "Who attended?"))
+    first = router.decide(small_catalog, turns[:1], None, "stale")
+    router.prepare(small_catalog, turns, first.label, "stale")
+    other = (*turns, Turn("user", "Ana and Bo"))
+    decided = router.decide(small_catalog, other, None, "stale")  # another current task: another prompt
+    router.forget("stale")
+    fresh = router.decide(small_catalog, other, None, "fresh")
+    router.forget("fresh")
+    assert decided.scores == pytest.approx(fresh.scores, abs=1e-4)

@@ -48,6 +48,16 @@ def test_exchange_routes_then_streams_and_saves_and_reopens(backend, small_catal
     assert decision.label == "linkedin_post" and decision.strategy == "saved label"
 
 
+def test_once_the_reply_is_whole_the_router_reads_ahead_for_the_next_message(backend, small_catalog, settings):
+    router = Router(backend, create_strategy("constrained_lexical", settings.prompts_dir))
+    *_, done = Chat.new().exchange("Please help me write the minutes of our meeting", router, backend,
+                                   small_catalog, 4)
+    entry = backend.cache.entries[done.id]
+    ahead = router.strategy.prompt(small_catalog, (*done.turns, Turn("user", "N/A")), done.task)
+    assert entry.scored and entry.ids == backend.encode(ahead)  # the reply read, a content-free message after it
+    router.forget(done.id)
+
+
 def test_a_failed_reply_leaves_the_conversation_intact(backend, small_catalog, settings):
     down = create_backend("openai", model="m", settings=Settings.from_env(
         {"ROUTER_OPENAI_BASE_URL": f"http://127.0.0.1:{free_port()}/v1"}))

@@ -10,6 +10,7 @@ class Backend(ABC):
 
     name: str = ""
     model: str = ""
+    reads_ahead = False  # whether scores read between turns are kept for the next decision (score_many)
 
     @abstractmethod
     def score(self, prompt: Prompt, candidates: list[str], session: str | None = None) -> list[float]:

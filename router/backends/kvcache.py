@@ -1,17 +1,22 @@
 """Per-conversation key/value caches kept within a memory budget, least recently used out first."""
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
 
 @dataclass
 class Entry:
-    """The token ids a cache holds the keys and values of; the first `header` ids are the fixed part."""
+    """The token ids a cache holds the keys and values of; the first `header` ids are the fixed part.
+
+    `scored` keeps the candidates' scores after those ids, read ahead (between turns) for a later
+    decision that scores them again as a branch; keyed by (prompt ids, candidate ids).
+    """
 
     ids: list[int]
     kv: object
     header: int = 0
+    scored: dict = field(default_factory=dict)
 
 
 def cache_bytes(kv) -> int:

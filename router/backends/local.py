@@ -87,6 +87,8 @@ def prompt_texts(tokenizer, prompt: Prompt) -> tuple[str, ...]:
 class LocalBackend(Backend):
     """Transformers in this process, reusing each conversation's key/value cache."""
 
+    reads_ahead = True
+
     def __init__(self, model: str | None = None, adapter: str | None = None,
                  settings: Settings | None = None, reuse: bool = True,
                  cache_budget_mb: int | None = None, **_ignored):
@@ -119,7 +121,7 @@ class LocalBackend(Backend):
         return answer_end(self.tokenizer)
 
     def reusable(self, ids: list[int], session: str | None):
-        """A cache to extend to `ids` and how many of its positions are kept.
+        """A cache to extend to `ids`, how many of its positions are kept, and scores read ahead.
 
         The session's own cache, else a copy of the longest prefix another conversation
         shares with `ids` (the instructions and the catalog), else a new cache.
@@ -127,17 +129,17 @@ class LocalBackend(Backend):
         from transformers import DynamicCache
 
         if not (session and self.reuse):
-            return DynamicCache(config=self.net.config), 0
+            return DynamicCache(config=self.net.config), 0, {}
         entry = self.cache.take(session)
         if entry is not None:
             keep = min(common_prefix(entry.ids, ids), len(ids) - 1)
             crop(entry.kv, keep)
-            return entry.kv, keep
+            return entry.kv, keep, entry.scored
         other, shared = self.cache.longest_prefix(ids)
         keep = min(shared, len(ids) - 1)
         if other is None or keep < MIN_SHARED:
-            return DynamicCache(config=self.net.config), 0
-        return clone_prefix(other.kv, keep, self.net.config), keep
+            return DynamicCache(config=self.net.config), 0, {}
+        return clone_prefix(other.kv, keep, self.net.config), keep, {}
 
     def forward(self, kv, tokens: list[int], plan: Layout | None = None) -> torch.Tensor:
         """Read `tokens` after the cache, laid out by `plan` if given, else in a row.
@@ -156,11 +158,11 @@ class LocalBackend(Backend):
                        use_cache=True, **options)
         return torch.log_softmax(out.logits[0].float(), dim=-1)
 
-    def keep(self, session: str | None, prompt: Prompt, ids: list[int], kv) -> None:
-        """Store the cache of `ids` for the session's next decision."""
+    def keep(self, session: str | None, prompt: Prompt, ids: list[int], kv, scored: dict | None = None) -> None:
+        """Store the cache of `ids` (and scores read after them) for the session's next decision."""
         crop(kv, len(ids))
         if session and self.reuse:
-            self.cache.put(session, Entry(list(ids), kv, self.header_length(prompt)))
+            self.cache.put(session, Entry(list(ids), kv, self.header_length(prompt), scored or {}))
 
     def score(self, prompt: Prompt, candidates: list[str], session: str | None = None) -> list[float]:
         """Score every candidate in one pass: the new prompt tokens, then the candidates' trie."""
@@ -170,19 +172,24 @@ class LocalBackend(Backend):
                    session: str | None = None) -> list[list[float]]:
         """Score the candidates after every prompt in one pass over the session's cache (see `layout`).
 
-        The first prompt is the session's: its cache is kept for the next decision; the others
+        The first prompt is the session's: its cache is kept for the next decision, with its scores
+        (a decision that reads it again as a branch takes them: see `Router.prepare`); the others
         are read as branches forked where they part from it, and leave nothing behind.
         """
         ids = [self.encode(p) for p in prompts]
-        trie = TokenTrie.build([list(self.encode_part(c)) for c in candidates], self.end_ids())
+        labels = [list(self.encode_part(c)) for c in candidates]
+        trie = TokenTrie.build(labels, self.end_ids())
+        keys = [(tuple(i), tuple(map(tuple, labels))) for i in ids]
         with self.lock, torch.inference_mode():
-            kv, keep = self.reusable(ids[0], session)
-            plan = layout(ids, keep, trie)
+            kv, keep, ahead = self.reusable(ids[0], session)
+            read = [0] + [k for k in range(1, len(ids)) if keys[k] not in ahead]
+            plan = layout([ids[k] for k in read], keep, trie)
             logp = self.forward(kv, plan.tokens, plan)
-            self.keep(session, prompts[0], ids[0], kv)
-        count_tokens(sum(map(len, ids)), 0)
-        rows = len(trie.tokens) + 1
-        return [trie.scores(logp[k * rows: (k + 1) * rows]) for k in range(len(ids))]
+            rows = len(trie.tokens) + 1
+            scores = dict(zip(read, (trie.scores(logp[n * rows: (n + 1) * rows]) for n in range(len(read)))))
+            self.keep(session, prompts[0], ids[0], kv, {keys[0]: scores[0]})
+        count_tokens(sum(len(ids[k]) for k in read), 0)
+        return [scores[k] if k in scores else ahead[keys[k]] for k in range(len(ids))]
 
     def generate(self, prompt: Prompt, max_tokens: int, stop: tuple[str, ...] = (),
                  session: str | None = None) -> str:
@@ -190,7 +197,7 @@ class LocalBackend(Backend):
         ids = self.encode(prompt)
         out: list[int] = []
         with self.lock, torch.inference_mode():
-            kv, keep = self.reusable(ids, session)
+            kv, keep, _ = self.reusable(ids, session)
             logits = self.forward(kv, ids[keep:])[-1]
             text = ""
             for _ in range(max_tokens):
