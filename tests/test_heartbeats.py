@@ -51,6 +51,9 @@ class CopyRouter:
 
     attempt = decide  # it never fails
 
+    def prepare(self, catalog, turns, current, session) -> None:
+        """Nothing to read ahead."""
+
     def forget(self, session: str) -> None:
         """Nothing cached."""
 
