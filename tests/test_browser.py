@@ -278,6 +278,13 @@ def right_edge_inside(page: Page, table: str) -> None:
             header.inner_text()
 
 
+def open_compare(page: Page, dataset: str) -> None:
+    """Open the Compare tab with the datasets read again, `dataset` (the newest) chosen."""
+    page.get_by_role("tab", name="Compare").click()
+    page.get_by_role("button", name="Refresh", exact=True).click()
+    expect(page.get_by_label("Dataset", exact=True).filter(visible=True)).to_have_value(dataset)
+
+
 def test_compare_two_runs_figures_drill_down_and_exports(page, app):
     DatasetStore(app[1]).add("pair", [Conversation("pair-1", (
         Turn("user", "Please help me write the minutes of this morning's meeting with the sales team "
@@ -286,9 +293,7 @@ def test_compare_two_runs_figures_drill_down_and_exports(page, app):
         Turn("user", "Thanks, that's all for today", None, True)))])
     page.set_viewport_size({"width": 1440, "height": 900})
     sign_in(page)
-    page.get_by_role("tab", name="Compare").click()
-    page.get_by_role("button", name="Refresh", exact=True).click()
-    expect(page.get_by_label("Dataset", exact=True).filter(visible=True)).to_have_value("pair")
+    open_compare(page, "pair")
     page.get_by_label("constrained_lexical").uncheck()
     page.get_by_role("button", name="Launch").click()
     expect(page.locator("#launch-note")).to_contain_text("⚠ Choose at least one strategy.")  # beside Launch
@@ -321,9 +326,7 @@ def test_compare_two_runs_figures_drill_down_and_exports(page, app):
 def test_compare_past_runs_selected_by_clicks_are_the_ones_export_and_delete_act_on(page, app):
     DatasetStore(app[1]).add("past", [Conversation("past-1", (Turn("user", "Hello there", None, True),))])
     sign_in(page)
-    page.get_by_role("tab", name="Compare").click()
-    page.get_by_role("button", name="Refresh", exact=True).click()
-    expect(page.get_by_label("Dataset", exact=True).filter(visible=True)).to_have_value("past")
+    open_compare(page, "past")
     page.get_by_label("zero_shot").check()
     page.get_by_role("button", name="Launch").click()
     expect(page.locator("#launch-note")).to_contain_text("Finished 2 run(s).", timeout=SLOW)
@@ -554,9 +557,7 @@ def test_queued_runs_go_on_through_a_reload_and_a_second_user_sees_them(page, ap
         Turn("assistant", "Who attended?"),
         Turn("user", "Thanks, that's all", None, True)))])
     sign_in(page)
-    page.get_by_role("tab", name="Compare").click()
-    page.get_by_role("button", name="Refresh", exact=True).click()
-    expect(page.get_by_label("Dataset", exact=True).filter(visible=True)).to_have_value("queued")
+    open_compare(page, "queued")
     page.get_by_label("zero_shot").check()
     page.get_by_role("button", name="Queue", exact=True).click()
     expect(page.get_by_text("Queued 2 run(s)")).to_be_visible(timeout=SLOW)
