@@ -44,7 +44,7 @@ from router.catalog import Catalog, Task  # noqa: E402
 from router.conversation import Conversation  # noqa: E402
 from router.evaluation import Evaluation  # noqa: E402
 from router.metrics import share, summarize  # noqa: E402
-from router.retrieval import CandidateStage, TaskIndex, embedded, task_text  # noqa: E402
+from router.retrieval import CandidateStage, TaskIndex, task_text, unit_vectors  # noqa: E402
 from router.strategies import DEFAULT_STRATEGY  # noqa: E402
 
 OFF = sys.maxsize  # a candidate stage that never starts
@@ -209,7 +209,7 @@ def retriever_table(root: Path, limit: int, k: int) -> None:
     retrievers = {"words": lambda m: (words.transform([m]) @ word_matrix.T).toarray()[0],
                   "words+chars": lambda m: index.scores(m, None), "dense": dense,
                   "fused (RRF)": lambda m: 1 / (60 + ranks(index.scores(m, None))) + 1 / (60 + ranks(dense(m))),
-                  "word vectors": lambda m: index.vectors @ embedded([m])[0],
+                  "word vectors": lambda m: index.vectors @ unit_vectors([m])[0],
                   "kept": lambda m: index.relevance(m, None)}
     print(f"{'retriever':<14}{'recall@' + str(k):>10}{'start/switch':>14}{'turns':>7}{'ms/query':>10}")
     for name, score in retrievers.items():

@@ -35,7 +35,7 @@ def word_vectors():
     return WordLlamaInference(table, tokenizer)
 
 
-def embedded(texts: list[str]) -> np.ndarray:
+def unit_vectors(texts: list[str]) -> np.ndarray:
     """Texts as unit vectors, the mean of their word vectors; zero for a text without words."""
     vectors = word_vectors().embed(texts)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -59,7 +59,7 @@ class TaskIndex:
     @cached_property
     def vectors(self) -> np.ndarray:
         """Each task's text as one unit vector: mean of its word vectors."""
-        return embedded(self.texts)
+        return unit_vectors(self.texts)
 
     def scores(self, message: str, current: str | None) -> np.ndarray:
         """Lexical match of every task: cosine similarity to the message, plus some to the current task."""
@@ -70,7 +70,7 @@ class TaskIndex:
 
     def relevance(self, message: str, current: str | None) -> np.ndarray:
         """What candidates are ranked by: the lexical match plus the same match in word vectors."""
-        query = embedded([message])[0]
+        query = unit_vectors([message])[0]
         if current in self.position:
             query = query + NEIGHBOURS * self.vectors[self.position[current]]
         return self.scores(message, current) + self.vectors @ query
@@ -94,10 +94,14 @@ class CandidateStage:
     above: int = ABOVE
     k: int = K
 
+    def applies(self, catalog: Catalog) -> bool:
+        """Whether the catalog is large enough to be cut to candidates."""
+        return len(catalog) > self.above
+
     def select(self, catalog: Catalog, turns: list[Turn] | tuple[Turn, ...], current: str | None,
                previous: dict[str, float] | None = None) -> dict[str, float] | None:
         """Candidate tasks with their retrieval scores; None when the stage is off."""
-        if len(catalog) <= self.above:
+        if not self.applies(catalog):
             return None
         index = task_index(catalog.tasks)
         message = last_user_message(turns)

@@ -91,7 +91,7 @@ class Router:
         candidates the conversation holds (a decision whose candidates change reads everything).
         """
         current = current if current in catalog else None
-        candidates = self.shortlists.get(session) if len(catalog) > self.stage.above else None
+        candidates = self.shortlists.get(session) if self.stage.applies(catalog) else None
         catalog = shown(catalog, candidates)
         prompt = self.strategy.prompt(catalog, (*turns, Turn("user", AHEAD)), current)
         with metered():
