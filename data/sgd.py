@@ -76,8 +76,14 @@ def active_intent(turn: dict, previous: tuple | None) -> tuple | None:
 
 
 def closes(turn: dict) -> bool:
-    """A user turn that only thanks, says goodbye or declines more help: the user is done."""
+    """A user turn that only thanks, says goodbye or declines more help: the user is done.
+
+    A goodbye that also picks the offer just made ("that one looks good, that's all I need")
+    closes too: SGD marks it SELECT + GOODBYE, and nothing follows it.
+    """
     acts = {a.get("act") for f in turn.get("frames", []) for a in f.get("actions", [])}
+    if "GOODBYE" in acts and acts <= CLOSING | {"SELECT"}:
+        return True
     return bool(acts & {"THANK_YOU", "GOODBYE"}) and acts <= CLOSING
 
 

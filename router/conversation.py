@@ -74,6 +74,17 @@ class Conversation:
         return out
 
 
+def joined(conversations: list[Conversation], user_turns: int, id: str | None = None) -> Conversation:
+    """One long conversation: the given ones end to end, cut before user turn number `user_turns` + 1."""
+    turns, users = [], 0
+    for turn in (t for conv in conversations for t in conv.turns):
+        if turn.role == "user" and users == user_turns:
+            break
+        users += turn.role == "user"
+        turns.append(turn)
+    return Conversation(id or f"joined-{user_turns}", tuple(turns), source="joined")
+
+
 def parse_turn(raw: object, k: int, catalog: Catalog | None) -> Turn:
     """Read turn number `k`; raise ConversationError(field=...) if it breaks a rule."""
     where = f"turns[{k}]"

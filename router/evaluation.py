@@ -140,16 +140,17 @@ class Evaluation:
     def conversation(self, conv: Conversation) -> list[Judged]:
         """Judge one conversation in order, reusing the backend's cache across its turns, then freeing it.
 
-        Between two decisions the router reads ahead, untimed, as the Chat does while the user types.
+        Before each decision the router reads ahead, untimed, as the Chat does while the user types
+        (before the first one: the instructions and the catalog, known before the user writes).
         """
-        out, current, todo = [], None, cases(conv)
+        out, current = [], None
         try:
-            for (position, gold, previous), after in zip(todo, [*todo[1:], None]):
-                decision = self.decision(conv, position, previous if self.protocol == "gold" else current)
+            for position, gold, previous in cases(conv):
+                given = previous if self.protocol == "gold" else current
+                self.ahead(conv, position, given)
+                decision = self.decision(conv, position, given)
                 current = decision.label
                 out += [] if decision.failed else [judged(conv, position, gold, previous, decision)]
-                if after:
-                    self.ahead(conv, after[0], after[2] if self.protocol == "gold" else current)
         finally:
             self.router.forget(conv.id)
         return out

@@ -20,6 +20,7 @@ class Prompt:
     parts: tuple[str, ...]
     answer_prefix: str = ""
     message: str = ""  # the last user message as typed (a strategy may read it apart from the prompt)
+    current: str | None = None  # the current task the prompt was laid out with (None: none)
 
     @property
     def user(self) -> str:
@@ -46,7 +47,7 @@ class Template:
                              *(str(m.turn(t.role, t.content)) for t in turns),
                              str(m.question(current or "none", names))),
                       answer_prefix=str(m.answer_prefix()),
-                      message=last_user_message(turns))
+                      message=last_user_message(turns), current=current)
 
     def macro(self, name: str, *args) -> str:
         """Render one extra macro of the template (such as a ReAct observation)."""

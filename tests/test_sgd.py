@@ -209,3 +209,15 @@ def test_a_turn_that_only_thanks_is_an_end_unless_ends_state(folder):
     assert [t.task for t in state.turns if t.role == "user"] == ["order_cake", "order_cake"]
     with pytest.raises(SgdError, match="unknown ends"):
         read_sgd(folder, ends="maybe")
+
+
+def test_a_goodbye_that_picks_the_offer_is_an_end_and_a_bare_pick_continues(folder):
+    closing_dialogue(folder)
+    path = folder / "dialogues_001.json"
+    dialogue = json.loads(path.read_text())
+    for names, label in ((("SELECT", "GOODBYE"), None), (("SELECT",), "order_cake"),
+                         (("SELECT", "THANK_YOU"), "order_cake"), (("INFORM", "GOODBYE"), "order_cake")):
+        dialogue[0]["turns"][2]["frames"][0]["actions"] = [{"act": n, "slot": "", "values": []} for n in names]
+        path.write_text(json.dumps(dialogue))
+        (conv,) = read_sgd(folder)
+        assert conv.gold_labels()[-1] == label, names

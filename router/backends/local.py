@@ -188,7 +188,7 @@ class LocalBackend(Backend):
             rows = len(trie.tokens) + 1
             scores = dict(zip(read, (trie.scores(logp[n * rows: (n + 1) * rows]) for n in range(len(read)))))
             self.keep(session, prompts[0], ids[0], kv, {keys[0]: scores[0]})
-        count_tokens(sum(len(ids[k]) for k in read), 0)
+        count_tokens(len(plan.tokens), 0)  # what was read: the cache's tokens cost nothing
         return [scores[k] if k in scores else ahead[keys[k]] for k in range(len(ids))]
 
     def generate(self, prompt: Prompt, max_tokens: int, stop: tuple[str, ...] = (),
@@ -210,7 +210,7 @@ class LocalBackend(Backend):
                     break
                 logits = self.forward(kv, out[-1:])[-1]
             self.keep(session, prompt, ids, kv)
-        count_tokens(len(ids), len(out))
+        count_tokens(len(ids) - keep, len(out))
         return cut_at_stop(text, stop)
 
     def chat(self, messages: list[dict], max_tokens: int) -> Iterator[str]:
