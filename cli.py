@@ -8,6 +8,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from data.testsets import NAMES as TESTSETS
 from router.backends import backend_names
 from router.catalog import Catalog, Info, Task, json_files
 from router.errors import CatalogError, RouterError
@@ -239,6 +240,15 @@ def datasets_import_demo(services: Services, args) -> None:
     print(f"imported {import_demo(services.datasets, args.name)} demo conversations into '{args.name}'")
 
 
+def datasets_import_testset(services: Services, args) -> None:
+    """Import a shipped test set (data/testsets/), never to be trained on."""
+    from data.testsets import import_testset
+
+    name = args.name or args.testset
+    print(f"imported {import_testset(services.datasets, args.testset, name)} test-set conversations "
+          f"into '{name}' (evaluate on it; training refuses it)")
+
+
 def datasets_export(services: Services, args) -> None:
     """Write a dataset as JSONL."""
     emit(services.datasets.export_jsonl(args.name), args.output)
@@ -366,7 +376,7 @@ def add_model_parsers(sub) -> None:
 
 
 def add_dataset_parsers(sub) -> None:
-    """datasets list|import|import-sgd|import-synthetic|import-demo|export."""
+    """datasets list|import|import-sgd|import-synthetic|import-demo|import-testset|export."""
     ds = sub.add_parser("datasets", help="manage labelled datasets").add_subparsers(dest="action", required=True)
     command(ds, "list", datasets_list, help="list the datasets")
     imp = command(ds, "import", datasets_import, help="import a JSONL file (all or nothing)")
@@ -392,6 +402,10 @@ def add_dataset_parsers(sub) -> None:
     syn.add_argument("--seed", type=int, default=0, help="the same seed writes the same conversations")
     command(ds, "import-demo", datasets_import_demo, help="import the shipped demo dataset").add_argument(
         "--name", default="demo")
+    tst = command(ds, "import-testset", datasets_import_testset,
+                  help="import a shipped hand-written test set of data/testsets/ (never trained on)")
+    tst.add_argument("testset", choices=list(TESTSETS))
+    tst.add_argument("--name", help="dataset name (default: the test set's)")
     exp = command(ds, "export", datasets_export, help="export a dataset as JSONL")
     exp.add_argument("name")
     exp.add_argument("-o", "--output")

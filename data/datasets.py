@@ -130,6 +130,11 @@ class DatasetStore(Store):
             f"dataset_id = ? AND status IN ({marks})", [self.dataset_id(name), *statuses],
             order_by="id", select="id")]
 
+    def ids_from_source(self, name: str, source: str) -> list[str]:
+        """The ids of dataset `name`'s conversations whose own `source` is `source`, whatever their status."""
+        return [r["ext_id"] for r in self.db["conversations"].rows_where(
+            "dataset_id = ? AND source = ?", [self.dataset_id(name), source], order_by="id", select="ext_id")]
+
     def load(self, pk: int, origins: tuple[str, ...] = GOLD_ORIGINS) -> Conversation:
         """Conversation `pk` with, on each user turn, its latest label from `origins`."""
         row = self.db["conversations"].get(pk)

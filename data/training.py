@@ -8,6 +8,7 @@ from data.jobs import JobReporter, JobStore
 from data.models import ModelStore
 from data.runs import RunStore
 from data.tasks import TaskStore
+from data.testsets import refuse_testsets
 from router.catalog import Catalog
 from router.conversation import Conversation
 from router.embedded import EMBEDDED
@@ -24,7 +25,11 @@ STRATEGY = "constrained"
 
 
 def gather(datasets: DatasetStore, config: TrainConfig, default: Catalog) -> list[Conversation]:
-    """The configured datasets' conversations, each carrying the catalog it is routed with."""
+    """The configured datasets' conversations, each carrying the catalog it is routed with.
+
+    A dataset holding test-set conversations is refused (data.testsets): they are never trained on.
+    """
+    refuse_testsets(datasets, config.datasets)
     out = []
     for name in config.datasets:
         catalog = datasets.catalog(name) or default

@@ -3,6 +3,7 @@ from dataclasses import dataclass, fields
 import pandas as pd
 
 from data.jobs import RESUMABLE, STOPPABLE
+from data.testsets import refuse_testsets
 from router.comparison import breakdown, summary
 from router.training.config import TrainConfig, default_of, kinds_of
 from services import Services
@@ -91,8 +92,10 @@ def config_from(datasets: list[str] | None, values: dict[str, object]) -> TrainC
 
 
 def launch(services: Services, datasets: list[str] | None, evaluate: bool, values: dict[str, object]) -> int:
-    """Queue a job with the form's configuration; its id."""
-    return services.runner.submit(config_from(datasets, values), evaluate=evaluate)
+    """Queue a job with the form's configuration; its id. Datasets holding test sets are refused here."""
+    config = config_from(datasets, values)
+    refuse_testsets(services.datasets, config.datasets)
+    return services.runner.submit(config, evaluate=evaluate)
 
 
 def show(services: Services, job_id: int | None) -> JobView:
