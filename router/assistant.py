@@ -5,9 +5,8 @@ from router.decision import Decision
 from router.events import Event
 
 REPLY_TOKENS = 80  # a reply's default length: a few seconds on the embedded model
-GROUNDED = ("Use only what the user gave you: never invent names, dates, figures or facts. "
-            "Ask for what is still missing, one short question at a time; once you have it all, "
-            "draft the deliverable from it alone. Keep replies short.")
+GROUNDED = ("Ask for the information still missing, one short question at a time; once you have it, "
+            "draft the deliverable. Use only what the user gave: never invent names, dates or figures.")
 CAPABILITIES_SHOWN = 6  # tasks listed when no task covers a request
 
 

@@ -21,7 +21,7 @@ def test_reply_follows_the_active_task_and_invents_nothing(small_catalog):
     system, user = reply_messages(small_catalog, "meeting_minutes", turns)
     assert "meeting_minutes" in system["content"] and "Ask who attended" in system["content"]
     assert "- attendees: Who attended" in system["content"] and system["content"].endswith(GROUNDED)
-    assert "never invent names, dates, figures" in GROUNDED and "still missing" in GROUNDED
+    assert "never invent names, dates or figures" in GROUNDED and "still missing" in GROUNDED
     assert user == {"role": "user", "content": "Help with my minutes"}
 
 

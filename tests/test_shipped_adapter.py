@@ -20,6 +20,8 @@ from tests.conftest import free_port
 MESSAGES = ("I need to write the minutes of this morning's meeting",
             "Actually, first draft a LinkedIn post about our launch", "thanks, that's all")
 OUT_OF_CATALOG = "What's the weather in Paris tomorrow?"
+NONE_REPLY = ("No task I run covers that. I can help with: meeting minutes, follow up email, memo from ideas, "
+              "linkedin post, prospect answer, meeting preparation, and more (see the Tasks tab).")
 
 
 def test_the_shipped_adapter_is_the_default_and_can_be_turned_off():
@@ -65,8 +67,7 @@ def test_after_an_end_and_out_of_the_catalog_the_reply_is_set_text_not_the_reply
     *_, outside = ended.exchange(OUT_OF_CATALOG, shipped, down, catalog, 80)
     assert outside.decisions[-1].event == Event.NONE
     reply = outside.turns[-1].content
-    assert reply == ("No task I run covers that. I can help with: meeting minutes, follow up email, memo from "
-                     "ideas, linkedin post, prospect answer, meeting preparation, and more (see the Tasks tab).")
+    assert reply == NONE_REPLY
     assert not {"weather", "sunny", "forecast", "°"} & set(reply.lower().split()), "no forecast invented"
 
 

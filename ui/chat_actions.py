@@ -52,7 +52,7 @@ def replier_named(models: Models) -> str:
     """A word on the replies when the embedded model writes them (a served model writes better ones)."""
     embedded = models.reply_backend == "local" and not blank_none(models.reply_model)
     return (f"Replies come from the small embedded model ({safe(EMBEDDED)}), kept short; a served model "
-            "(*Reply backend* under *Models*) gives better ones." if embedded else "")
+            "gives better ones: choose it as the reply backend." if embedded else "")
 
 
 def blank_none(text: str | None) -> str | None:
