@@ -1,11 +1,11 @@
-"""A live chat: every user message is routed, then the reply model answers under the active task."""
+"""A live chat: every user message is routed, then the reply model answers under the active task (or a set reply)."""
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-from router.assistant import reply_messages
+from router.assistant import reply_messages, set_reply
 from router.backends.base import Backend
 from router.catalog import Catalog
 from router.conversation import Conversation, Turn
@@ -68,13 +68,16 @@ class Chat:
                  max_tokens: int) -> Iterator["Chat"]:
         """Route `text`, then stream the reply: the chat as routed, then with the reply growing.
 
+        With no task active the reply is set text (`set_reply`) and the reply model is not called.
         The last chat yielded holds the whole reply; on an error nothing more is yielded. Once the
         reply is whole, the router reads ahead for the next message while the user reads and types.
         """
         routed = self.routed(router, catalog, text)
         yield routed
-        start, reply = time.perf_counter(), ""
-        for piece in replier.chat(reply_messages(catalog, routed.task, routed.turns), max_tokens):
+        start, reply, fixed = time.perf_counter(), "", set_reply(catalog, routed.decisions[-1])
+        pieces = [fixed] if fixed is not None else replier.chat(
+            reply_messages(catalog, routed.task, routed.turns), max_tokens)
+        for piece in pieces:
             reply += piece
             yield routed.answered(reply, time.perf_counter() - start)
         if not reply:

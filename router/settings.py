@@ -3,6 +3,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from router.assistant import REPLY_TOKENS
 from router.catalog import MAX_TASKS
 from router.embedded import SHIPPED_ADAPTER
 from router.retrieval import ABOVE, K
@@ -33,6 +34,7 @@ class Settings:
     backend_tries: int = 4
     prices_path: Path | None = None
     default_adapter: str | None = None
+    reply_tokens: int = REPLY_TOKENS
 
     @property
     def exports_dir(self) -> Path:
@@ -65,6 +67,7 @@ class Settings:
             backend_tries=int(env.get("ROUTER_BACKEND_TRIES") or 4),
             prices_path=Path(env["ROUTER_PRICES"]) if env.get("ROUTER_PRICES") else None,
             default_adapter=default_adapter(env.get("ROUTER_ADAPTER")),
+            reply_tokens=int(env.get("ROUTER_REPLY_TOKENS") or REPLY_TOKENS),
         )
 
 

@@ -51,6 +51,16 @@ def store(settings) -> TaskStore:
 
 
 @pytest.fixture(scope="session")
+def shipped():
+    """The default router: the embedded model with the shipped adapter, constrained_lexical, loaded once."""
+    from router.embedded import SHIPPED_ADAPTER
+    from router.services import RouterFactory
+    from router.strategies import DEFAULT_STRATEGY
+
+    return RouterFactory(Settings.from_env()).router(DEFAULT_STRATEGY, "local", None, str(SHIPPED_ADAPTER))
+
+
+@pytest.fixture(scope="session")
 def backend():
     """The real embedded model, loaded once."""
     from router.backends import create_backend

@@ -24,6 +24,7 @@ from data.tasks import TaskStore
 from router.conversation import Conversation, Turn
 from router.settings import default_adapter
 from tests.conftest import ROOT, app_process
+from tests.test_shipped_adapter import NONE_REPLY, OUT_OF_CATALOG
 from tests.test_training import tiny_conversations
 
 CHROMIUM = "/usr/bin/chromium"
@@ -522,10 +523,11 @@ def send_and_wait(page: Page, text: str) -> None:
     expect(page.get_by_text("the assistant is replying")).to_be_hidden(timeout=SLOW)
 
 
-def test_the_default_router_starts_switches_and_ends_a_task_in_the_chat(fresh_page):
+def test_the_default_router_starts_switches_and_ends_a_task_then_says_what_it_can_do(fresh_page):
     # No setting changed, as a fresh clone starts: the shipped adapter over the default catalog
     # routes the live conversation (the module's app has a task more, added by another test).
     page = fresh_page
+    page.set_viewport_size({"width": 1440, "height": 900})
     sign_in(page)
     page.get_by_role("tab", name="Chat").click()
     expect(page.locator("#chat-router")).to_have_text(
@@ -549,6 +551,27 @@ def test_the_default_router_starts_switches_and_ends_a_task_in_the_chat(fresh_pa
     send_and_wait(page, "thanks, that's all")
     expect(page.locator("#chat-active")).to_contain_text("none")
     expect(page.get_by_text("END", exact=True)).to_be_visible()
+    chat = page.get_by_role("log", name="chatbot conversation")
+    expect(chat.get_by_text("Glad I could help with your linkedin post. Anything else?", exact=True)).to_be_visible()
+    send_and_wait(page, OUT_OF_CATALOG)
+    expect(page.get_by_text("NONE", exact=True)).to_be_visible()
+    expect(chat.get_by_text(NONE_REPLY, exact=True)).to_be_visible()
+    expect(chat).not_to_contain_text(re.compile("sunny|forecast|°", re.IGNORECASE))
+    expect(page.locator("#chat-replier")).to_contain_text("small embedded model")
+    expect(page.locator("#chat-scores .gtitle")).to_have_text("Scored by calibrated scoring + word match")
+    expect(page.get_by_text("Raw answer")).to_be_hidden()  # folded under Details
+    labels = page.locator("#chat-timeline .annotation-text")
+    expect(labels).to_have_count(4)
+    assert_apart([labels.nth(k).bounding_box() for k in range(4)])
+
+
+def assert_apart(boxes: list[dict]) -> None:
+    """No two of the boxes (page coordinates) overlap."""
+    for k, a in enumerate(boxes):
+        for b in boxes[k + 1:]:
+            apart = (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+                     or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+            assert apart, f"timeline labels overlap: {a} and {b}"
 
 
 def test_queued_runs_go_on_through_a_reload_and_a_second_user_sees_them(page, app, browser):

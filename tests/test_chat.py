@@ -1,35 +1,50 @@
 """The chat domain on the real embedded model: route, stream the reply, save, reopen; the reply prompt."""
 import math
 
-from router.assistant import FREE, reply_messages
+from router.assistant import GROUNDED, reply_messages, set_reply
 from router.backends import create_backend
 from router.backends.served import label_scores, redact
+from router.catalog import Catalog
 from router.chat import Chat
 from router.conversation import Turn
+from router.decision import Decision
 from router.errors import BackendUnavailable
+from router.events import Event
 from router.routing import Router
 from router.settings import Settings
 from router.strategies import create_strategy
 from tests.conftest import free_port
 
 
-def test_reply_follows_the_active_task_or_answers_freely(small_catalog):
+def test_reply_follows_the_active_task_and_invents_nothing(small_catalog):
     turns = [Turn("user", "Help with my minutes")]
     system, user = reply_messages(small_catalog, "meeting_minutes", turns)
     assert "meeting_minutes" in system["content"] and "Ask who attended" in system["content"]
-    assert "- attendees: Who attended" in system["content"] and "draft" in system["content"]
+    assert "- attendees: Who attended" in system["content"] and system["content"].endswith(GROUNDED)
+    assert "never invent names, dates or figures" in GROUNDED and "still missing" in GROUNDED
     assert user == {"role": "user", "content": "Help with my minutes"}
-    assert reply_messages(small_catalog, None, turns)[0]["content"] == FREE
-    assert reply_messages(small_catalog, "deleted_task", turns)[0]["content"] == FREE
 
 
-def test_exchange_routes_then_streams_and_saves_and_reopens(backend, small_catalog, settings):
-    router = Router(backend, create_strategy("constrained", settings.prompts_dir))
+def test_with_no_task_active_the_reply_is_set_text(small_catalog):
+    def decided(label, previous, event):
+        return Decision(label, previous, event, True, 0.1, "constrained", "m")
+
+    assert set_reply(small_catalog, decided("meeting_minutes", None, Event.START)) is None
+    assert set_reply(small_catalog, decided(None, "linkedin_post", Event.END)) == \
+        "Glad I could help with your linkedin post. Anything else?"
+    capabilities = set_reply(small_catalog, decided(None, None, Event.NONE))
+    assert capabilities.startswith("No task I run covers that. I can help with: meeting minutes, ")
+    assert all(t.replace("_", " ") in capabilities for t in small_catalog.names)
+    assert set_reply(small_catalog, decided("deleted_task", None, Event.START)) == capabilities
+    assert "add one in the Tasks tab" in set_reply(Catalog(), decided(None, None, Event.NONE))
+
+
+def test_exchange_routes_then_streams_and_saves_and_reopens(backend, shipped, small_catalog):
     chat = Chat.new()
-    steps = list(chat.exchange("Please help me write the minutes of our meeting", router, backend,
+    steps = list(chat.exchange("Please help me write the minutes of our meeting", shipped, backend,
                                small_catalog, 6))
     routed, *streamed = steps
-    assert [t.role for t in routed.turns] == ["user"] and routed.decisions[0].scores
+    assert [t.role for t in routed.turns] == ["user"] and routed.task == "meeting_minutes"
     assert len(streamed) > 1 and streamed[-1].turns[-1].role == "assistant"
     done = streamed[-1]
     assert done.reply_latency > 0 and chat.turns == (), "the chat it started from is untouched"
@@ -58,10 +73,10 @@ def test_once_the_reply_is_whole_the_router_reads_ahead_for_the_next_message(bac
     router.forget(done.id)
 
 
-def test_a_failed_reply_leaves_the_conversation_intact(backend, small_catalog, settings):
+def test_a_failed_reply_leaves_the_conversation_intact(backend, shipped, small_catalog):
     down = create_backend("openai", model="m", settings=Settings.from_env(
         {"ROUTER_OPENAI_BASE_URL": f"http://127.0.0.1:{free_port()}/v1"}))
-    router = Router(backend, create_strategy("constrained", settings.prompts_dir))
+    router = shipped  # it starts linkedin_post: the reply model is called
     chat = Chat.new()
     try:
         list(chat.exchange("Write a LinkedIn post", router, down, small_catalog, 4))

@@ -41,7 +41,7 @@ def test_route_reply_save_reopen_continue(server_down, running_app, settings, sm
     store.add(Task("press_release", "The user wants to write a press release"))
     out = client.predict("Now I need a press release instead", *MODELS[:2], "zero_shot",
                          *MODELS[3:], api_name="/chat_send")
-    assert len(out[0]) == 4 and "Raw answer (zero_shot)" in out[4]
+    assert len(out[0]) == 4 and "Raw answer (zero-shot answer)" in out[4]
 
     saved, _ = client.predict("chats", api_name="/chat_save")
     assert "chats" in saved

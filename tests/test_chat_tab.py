@@ -6,9 +6,9 @@ from router.conversation import Turn
 from router.decision import Decision
 from router.embedded import SHIPPED_ADAPTER
 from router.events import Event
-from router.settings import default_adapter
+from router.settings import Settings, default_adapter
 from ui import chat_actions as act
-from ui.chat_actions import Models, router_named
+from ui.chat_actions import Models, replier_named, router_named
 from ui.chat_tab import send
 
 
@@ -23,6 +23,14 @@ def test_the_untuned_base_model_is_flagged_and_a_served_model_named():
     assert "untuned embedded base model" in router_named(Models(router_adapter=""))
     served = router_named(Models("openai", "qwen<3>", "zero_shot", router_adapter="/some/adapter"))
     assert served == "**Router:** qwen&lt;3&gt; (openai) · no adapter · strategy zero_shot"
+
+
+def test_the_panel_says_when_the_small_embedded_model_writes_the_replies():
+    assert "small embedded model (smollm2-135m)" in replier_named(Models())
+    assert "a served model" in replier_named(Models(reply_model=" "))
+    assert replier_named(Models(reply_backend="openai")) == replier_named(Models(reply_model="qwen")) == ""
+    assert Models().max_tokens == Settings.from_env({}).reply_tokens == 80
+    assert Settings.from_env({"ROUTER_REPLY_TOKENS": "40"}).reply_tokens == 40
 
 
 def test_the_sent_text_leaves_the_box_once_routed(services, small_catalog):

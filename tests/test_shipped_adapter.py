@@ -1,29 +1,27 @@
 """The shipped default router: the embedded model with the LoRA adapter in router/adapters, loaded and routing."""
 import importlib.util
 
-import pytest
 import torch
 
 from router.backends.local import device_options
+from router.backends import create_backend
 from router.catalog import Catalog
+from router.chat import Chat
 from router.conversation import Conversation, Turn
+from router.decision import Decision
 from router.embedded import SHIPPED_ADAPTER
 from router.events import Event
 from router.routing import Router
 from router.settings import Settings, default_adapter
-from router.strategies import DEFAULT_STRATEGY, create_strategy
+from router.strategies import create_strategy
 from data.migrations import DEFAULT_CATALOG
+from tests.conftest import free_port
 
 MESSAGES = ("I need to write the minutes of this morning's meeting",
             "Actually, first draft a LinkedIn post about our launch", "thanks, that's all")
-
-
-@pytest.fixture(scope="module")
-def shipped():
-    """A router on the embedded model with the shipped adapter, loaded once."""
-    from router.services import RouterFactory
-
-    return RouterFactory(Settings.from_env()).router(DEFAULT_STRATEGY, "local", None, str(SHIPPED_ADAPTER))
+OUT_OF_CATALOG = "What's the weather in Paris tomorrow?"
+NONE_REPLY = ("No task I run covers that. I can help with: meeting minutes, follow up email, memo from ideas, "
+              "linkedin post, prospect answer, meeting preparation, and more (see the Tasks tab).")
 
 
 def test_the_shipped_adapter_is_the_default_and_can_be_turned_off():
@@ -51,6 +49,26 @@ def test_the_default_router_starts_switches_and_ends_on_the_default_catalog(ship
     assert [d.event for d in decisions] == [Event.START, Event.SWITCH, Event.END]
     assert [d.label for d in decisions] == ["meeting_minutes", "linkedin_post", None]
     assert all(d.strategy == "constrained_lexical" for d in decisions)
+
+
+def test_after_an_end_and_out_of_the_catalog_the_reply_is_set_text_not_the_reply_model(shipped):
+    # The reply model is a server that is down: calling it would raise BackendUnavailable.
+    down = create_backend("openai", model="m", settings=Settings.from_env(
+        {"ROUTER_OPENAI_BASE_URL": f"http://127.0.0.1:{free_port()}/v1"}))
+    replies = ("I'm ready to help. What's the task you're working on?",) * 2
+    catalog = Catalog.load(DEFAULT_CATALOG)
+    turns = (Turn("user", MESSAGES[0]), Turn("assistant", replies[0]), Turn("user", MESSAGES[1]),
+             Turn("assistant", replies[1]))
+    chat = Chat("c", turns, (Decision("meeting_minutes", None, Event.START, True, 0.1, "saved label", ""),
+                             Decision("linkedin_post", "meeting_minutes", Event.SWITCH, True, 0.1, "saved label", "")))
+    *_, ended = chat.exchange(MESSAGES[2], shipped, down, catalog, 80)
+    assert ended.decisions[-1].event == Event.END
+    assert ended.turns[-1] == Turn("assistant", "Glad I could help with your linkedin post. Anything else?")
+    *_, outside = ended.exchange(OUT_OF_CATALOG, shipped, down, catalog, 80)
+    assert outside.decisions[-1].event == Event.NONE
+    reply = outside.turns[-1].content
+    assert reply == NONE_REPLY
+    assert not {"weather", "sunny", "forecast", "°"} & set(reply.lower().split()), "no forecast invented"
 
 
 def test_a_cuda_machine_without_bitsandbytes_loads_in_bf16(monkeypatch):

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from data.annotations import label_name
 from data.datasets import check_name
+from router.assistant import REPLY_TOKENS
 from router.chat import Chat
 from router.embedded import EMBEDDED
 from router.strategies import DEFAULT_STRATEGY
@@ -22,7 +23,7 @@ class Models:
     strategy: str = DEFAULT_STRATEGY
     reply_backend: str = "local"
     reply_model: str | None = None
-    max_tokens: int = 128
+    max_tokens: int = REPLY_TOKENS
     router_adapter: str | None = None
 
 
@@ -45,6 +46,13 @@ def router_named(models: Models) -> str:
                  f"strategy {safe(models.strategy)}")
     untuned = local and not model and not adapter
     return router_md + ("  \n" + UNTUNED_MD if untuned else "")
+
+
+def replier_named(models: Models) -> str:
+    """A word on the replies when the embedded model writes them (a served model writes better ones)."""
+    embedded = models.reply_backend == "local" and not blank_none(models.reply_model)
+    return (f"Replies come from the small embedded model ({safe(EMBEDDED)}), kept short; a served model "
+            "gives better ones: choose it as the reply backend." if embedded else "")
 
 
 def blank_none(text: str | None) -> str | None:

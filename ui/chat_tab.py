@@ -75,7 +75,7 @@ def create_chat_tab(services: Services, browser: gr.BrowserState) -> list[Loader
     """Build the Chat tab and bind its events; on page load, the conversation the browser kept in `browser`."""
     with gr.Tab("Chat", id="chat") as tab:
         gr.Markdown("Every message is routed first (catalog of the Tasks tab, read afresh each time); "
-                    "the reply then follows the active task's instructions, or answers freely.")
+                    "the reply then follows the active task's instructions; with no task active, a short set reply.")
         router_md = gr.Markdown(act.router_named(act.Models(router_adapter=services.settings.default_adapter)),
                                 elem_id="chat-router")
         c = conversation_panel()
@@ -93,6 +93,8 @@ def create_chat_tab(services: Services, browser: gr.BrowserState) -> list[Loader
         state = gr.State(None)
 
     gr.on([m.change for m in models], lambda *m: act.router_named(act.Models(*m)), models, router_md,
+          show_progress="hidden")
+    gr.on([m.change for m in models], lambda *m: act.replier_named(act.Models(*m)), models, c.replier,
           show_progress="hidden")
     shown_view = [c.chatbot, c.active, c.badge, c.scores, c.reading, c.latency, c.timeline, c.status]
     sent = gr.on([c.send_btn.click, c.message.submit], bound(send, services), [state, c.message, *models],
@@ -121,15 +123,18 @@ def conversation_panel() -> SimpleNamespace:
                 send_btn = gr.Button("Send", variant="primary")
                 reset_btn = gr.Button("Reset")
             status = gr.Markdown()
+            replier = gr.Markdown(act.replier_named(act.Models()), elem_id="chat-replier")
         with gr.Column(scale=2):
             active = gr.Markdown(active_task(Chat.new()), elem_id="chat-active")
             event = gr.HTML(badge(None))
             latency = gr.Markdown()
-            timeline = gr.Plot(label="Timeline: task after each user message, with its event")
-            scores = gr.Plot(label="Candidate probabilities (constrained)")
-            reading = gr.Markdown()
+            timeline = gr.Plot(label="Timeline: task after each user message, with its event",
+                               elem_id="chat-timeline")
+            scores = gr.Plot(label="Candidate probabilities", elem_id="chat-scores")
+            with gr.Accordion("Details", open=False):
+                reading = gr.Markdown()
     return SimpleNamespace(chatbot=chatbot, message=message, send_btn=send_btn, reset_btn=reset_btn,
-                           status=status, active=active, badge=event, scores=scores, reading=reading,
+                           status=status, replier=replier, active=active, badge=event, scores=scores, reading=reading,
                            latency=latency, timeline=timeline)
 
 
@@ -147,5 +152,5 @@ def models_panel(services: Services) -> list:
         with gr.Row():
             reply_backend = gr.Dropdown(names, value="local", label="Reply backend")
             reply_model = gr.Textbox("", label="Reply model", placeholder=MODEL_HINT)
-            max_tokens = gr.Slider(8, 512, value=128, step=8, label="Max reply tokens")
+            max_tokens = gr.Slider(8, 512, value=services.settings.reply_tokens, step=8, label="Max reply tokens")
     return [router_backend, router_model, strategy, reply_backend, reply_model, max_tokens, router_adapter]

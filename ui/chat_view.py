@@ -5,12 +5,14 @@ from router.chat import Chat
 from router.decision import Decision
 from router.events import Event
 from ui.escaping import safe
+from ui.strategy_words import strategy_title
 
 EVENT_COLOURS = {Event.START: "#16a34a", Event.CONTINUE: "#2563eb", Event.SWITCH: "#ea580c",
                  Event.END: "#dc2626", Event.NONE: "#6b7280"}
 # One colour per task in the timeline, none of them END's red (past eight tasks they come round again)
 TASK_COLOURS = ("#636efa", "#00cc96", "#ab63fa", "#19d3f3", "#fecb52", "#8c564b", "#b6e880", "#17becf")
 NO_TASK_COLOUR = "#9ca3af"
+LABELLED = 24  # messages up to which the timeline writes each event; past them, on hover only
 
 
 def name(label: str | None) -> str:
@@ -42,26 +44,32 @@ def badge(decision: Decision | None) -> str:
 
 
 def scores_figure(decision: Decision | None) -> go.Figure | None:
-    """Bar chart of the candidates' probabilities (constrained strategy), most likely first."""
+    """Bar chart of the candidates' probabilities, most likely first, each valued, titled by the strategy."""
     if decision is None or not decision.scores:
         return None
     ranked = sorted(decision.scores.items(), key=lambda kv: kv[1])
     colours = ["#2563eb" if c == name(decision.label) else "#94a3b8" for c, _ in ranked]
     fig = go.Figure(go.Bar(x=[p for _, p in ranked], y=[c for c, _ in ranked], orientation="h",
-                           marker_color=colours, text=[f"{p:.1%}" for _, p in ranked],
-                           textposition="auto"))
-    fig.update_layout(xaxis=dict(range=[0, 1], tickformat=".0%"), height=60 + 20 * len(ranked),
-                      margin=dict(t=40, l=10, r=10, b=30))
+                           marker_color=colours, text=[percent(p) for _, p in ranked],
+                           textposition="outside", cliponaxis=False))
+    fig.update_layout(title=f"Scored by {strategy_title(decision.strategy)}", height=80 + 20 * len(ranked),
+                      xaxis=dict(range=[0, 1], tickformat=".0%"), margin=dict(t=40, l=10, r=50, b=30),
+                      uniformtext=dict(minsize=10, mode="show"))
     return fig
 
 
+def percent(p: float) -> str:
+    """A probability as a percentage to read: one decimal, `<0.1%` below it."""
+    return f"{p:.1%}" if p >= 0.0005 else "<0.1%"
+
+
 def reading(decision: Decision | None) -> str:
-    """The raw answer of a free-text strategy and how it was read, as Markdown (escaped)."""
+    """The strategy's raw answer (or how it scored) and how it was read, as Markdown (escaped)."""
     if decision is None or decision.raw is None:
         return ""
     read_md = (f"read as **{safe(name(decision.label))}**" if decision.valid else
                f"**invalid** (names no candidate): kept **{safe(name(decision.label))}**")
-    return (f"Raw answer ({safe(decision.strategy)}), {read_md}:\n\n"
+    return (f"Raw answer ({safe(strategy_title(decision.strategy))}), {read_md}:\n\n"
             f"<pre style='white-space:pre-wrap;overflow-wrap:anywhere'>{safe(decision.raw)}</pre>")
 
 
@@ -81,25 +89,32 @@ def latencies(chat: Chat) -> str:
 
 
 def timeline(chat: Chat) -> go.Figure:
-    """The user messages in order, one colour per task (the legend), each point labelled with its event."""
+    """The user messages in order, one colour per task (the legend), each point labelled with its event.
+
+    The labels stand upright above their points, one message wide each, so neighbours never overlap;
+    past LABELLED messages they are too dense to write and show on hover only.
+    """
     steps = list(enumerate(zip(chat.decisions, [t for t in chat.turns if t.role == "user"]), start=1))
     tasks = list(dict.fromkeys(name(d.label) for d in chat.decisions))
     fig = go.Figure()
     for k, task in enumerate(tasks):
-        points = [(n, u) for n, (d, u) in steps if name(d.label) == task]
+        points = [(n, d, u) for n, (d, u) in steps if name(d.label) == task]
         fig.add_trace(go.Scatter(
-            x=[n for n, _ in points], y=[task] * len(points), mode="markers", name=task,
+            x=[n for n, _, _ in points], y=[task] * len(points), mode="markers", name=task,
             marker=dict(size=16, color=NO_TASK_COLOUR if task == "none" else TASK_COLOURS[k % len(TASK_COLOURS)]),
-            hovertext=[safe(u.content[:120]) for _, u in points], hoverinfo="text"))
-    fig.add_trace(go.Scatter(  # the events, drawn above their points even on the top row
-        x=[n for n, _ in steps], y=[name(d.label) for _, (d, _) in steps], mode="markers+text", showlegend=False,
-        marker=dict(size=16, color="rgba(0,0,0,0)"),  # unseen, the size of the points: the text clears them
-        text=[d.event.value for _, (d, _) in steps], textposition="top center", cliponaxis=False,
-        textfont=dict(color=[EVENT_COLOURS[d.event] for _, (d, _) in steps]), hoverinfo="skip"))
-    fig.update_layout(height=130 + 30 * len(tasks), margin=dict(t=30, l=10, r=10, b=30),
+            hovertext=[f"{d.event.value}: {safe(u.content[:120])}" for _, d, u in points], hoverinfo="text"))
+    if len(steps) <= LABELLED:
+        fig.update_layout(annotations=[event_label(n, d) for n, (d, _) in steps])
+    fig.update_layout(height=190 + 30 * len(tasks), margin=dict(t=70, l=10, r=10, b=30),
                       xaxis=dict(title="user message", dtick=1, range=[0.5, len(steps) + 0.5]),
                       yaxis=dict(categoryorder="array", categoryarray=tasks))
     return fig
+
+
+def event_label(n: int, decision: Decision) -> dict:
+    """The event of message `n`, written upright just above its point (clear of the marker)."""
+    return dict(x=n, y=name(decision.label), text=decision.event.value, textangle=-90, showarrow=False,
+                yanchor="bottom", yshift=10, font=dict(color=EVENT_COLOURS[decision.event]))
 
 
 def panel(chat: Chat) -> tuple:
