@@ -5,6 +5,7 @@ The services are built once per command, each part on first use; one handler per
 import argparse
 import json
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -51,11 +52,21 @@ def emit(text: str, output: str | None) -> None:
         print(text, end="")
 
 
-def progress_line(label: str):
-    """A callback printing `label done/total` on one line of stderr."""
-    def show(done: int, total: int) -> None:
-        print(f"\r{label} {done}/{total}", end="\n" if done == total else "", file=sys.stderr, flush=True)
-    return show
+def progress_line(label: str, every: float = 5.0):
+    """A callback printing `label done/total` to stderr: redrawn in place on a terminal, elsewhere
+    (a log, a pipe, CI) a line at each tenth done or every `every` seconds, and at the end."""
+    if sys.stderr.isatty():
+        def redraw(done: int, total: int) -> None:
+            print(f"\r{label} {done}/{total}", end="\n" if done == total else "", file=sys.stderr, flush=True)
+        return redraw
+    last = {"time": time.monotonic(), "tenth": 0}
+
+    def line(done: int, total: int) -> None:
+        tenth, now = 10 * done // max(total, 1), time.monotonic()
+        if done == total or tenth > last["tenth"] or now - last["time"] >= every:
+            last.update(time=now, tenth=tenth)
+            print(f"{label} {done}/{total}", file=sys.stderr, flush=True)
+    return line
 
 
 def tasks_list(services: Services, args) -> None:
@@ -119,7 +130,8 @@ def route(services: Services, args) -> None:
 
     catalog = catalog_file(services, args.catalog)
     conversations = read_jsonl(args.conversation, catalog, services.settings.max_tasks)
-    router = services.routers.router(args.strategy, args.backend, args.model, args.adapter)
+    adapter = services.settings.adapter_for(args.backend, args.model, args.adapter)
+    router = services.routers.router(args.strategy, args.backend, args.model, adapter)
     results = []
     for conv in conversations:
         decisions = router.route(conv, catalog)
@@ -173,9 +185,9 @@ def evaluate(services: Services, args) -> None:
     from router.evaluation import RunConfig
     from router.prices import load_prices, priced
 
-    config = RunConfig(args.dataset, args.strategy, args.backend, args.model, args.adapter, args.protocol,
-                       args.limit)
-    router = services.routers.router(args.strategy, args.backend, args.model, args.adapter)
+    adapter = services.settings.adapter_for(args.backend, args.model, args.adapter)
+    config = RunConfig(args.dataset, args.strategy, args.backend, args.model, adapter, args.protocol, args.limit)
+    router = services.routers.router(args.strategy, args.backend, args.model, adapter)
     try:
         run = services.runs.execute(config, router, services.tasks.catalog(), progress_line("routed turns"),
                                     fresh=args.fresh, concurrency=args.concurrency)
@@ -297,11 +309,13 @@ def with_candidates(settings: Settings, args) -> Settings:
     return replace(settings, **{k: v for k, v in given.items() if v is not None})
 
 
-def model_options(parser: argparse.ArgumentParser) -> None:
-    """--backend, --model, --adapter: the model a command runs."""
+def model_options(parser: argparse.ArgumentParser, routes: bool = False) -> None:
+    """--backend, --model, --adapter: the model a command runs (`routes`: the default router's adapter)."""
     parser.add_argument("--backend", choices=backend_names(), default="local")
     parser.add_argument("--model", help="model name, folder or hub id (default: embedded)")
-    parser.add_argument("--adapter", help="PEFT adapter folder")
+    parser.add_argument("--adapter", help="PEFT adapter folder" + (
+        "; default: the default router's (the shipped router/adapters/smollm2-router, or ROUTER_ADAPTER) on the "
+        "embedded model; none: the base model" if routes else ""))
 
 
 def command(sub, name: str, handler, **options) -> argparse.ArgumentParser:
@@ -341,7 +355,8 @@ def add_model_parsers(sub) -> None:
     """route, generate, eval, train: the commands that run a model."""
     rt = command(sub, "route", route, help="route the user turns of conversations")
     rt.add_argument("--conversation", required=True, help="JSONL file of conversations")
-    rt.add_argument("--strategy", choices=list(STRATEGIES), default=DEFAULT_STRATEGY)
+    rt.add_argument("--strategy", choices=list(STRATEGIES), default=DEFAULT_STRATEGY,
+                    help=f"how the model is asked (default: {DEFAULT_STRATEGY})")
     rt.add_argument("--catalog", help="catalog JSON file (default: the database's)")
     rt.add_argument("--json", action="store_true")
     gen = command(sub, "generate", generate, help="generate labelled conversations into a dataset")
@@ -353,7 +368,8 @@ def add_model_parsers(sub) -> None:
     gen.add_argument("--seed", type=int, default=0)
     ev = command(sub, "eval", evaluate, help="evaluate a model x strategy on a labelled dataset")
     ev.add_argument("--dataset", required=True)
-    ev.add_argument("--strategy", choices=list(STRATEGIES), default=DEFAULT_STRATEGY)
+    ev.add_argument("--strategy", choices=list(STRATEGIES), default=DEFAULT_STRATEGY,
+                    help=f"how the model is asked (default: {DEFAULT_STRATEGY})")
     ev.add_argument("--protocol", choices=list(PROTOCOLS), default="free",
                     help="current task = the router's own previous decision (live use) or the gold previous label")
     ev.add_argument("--limit", type=int, help="first N conversations only")
@@ -363,7 +379,7 @@ def add_model_parsers(sub) -> None:
                     help="turns routed at once (default 16 for served backends, 1 for local)")
     ev.add_argument("--json", action="store_true")
     for parser in (rt, gen, ev):
-        model_options(parser)
+        model_options(parser, routes=parser is not gen)
     for parser in (rt, ev):
         candidate_options(parser)
     tr = command(sub, "train", train, help="fine-tune the router model (LoRA; QLoRA on CUDA)",

@@ -15,13 +15,13 @@ from router.embedded import EMBEDDED
 from router.evaluation import PROTOCOLS, RunConfig
 from router.services import RouterFactory
 from router.settings import Settings
-from router.strategies import create_strategy
+from router.strategies import DEFAULT_STRATEGY, create_strategy
 from router.training.config import TrainConfig
 from router.training.examples import ExampleBuilder, Perturbation, split
 from router.training.packing import PackedBuilder
 from router.training.job import model_path, train
 
-STRATEGY = "constrained"
+STRATEGY = DEFAULT_STRATEGY  # before and after are judged as the default router routes
 
 
 def gather(datasets: DatasetStore, config: TrainConfig, default: Catalog) -> list[Conversation]:

@@ -36,6 +36,16 @@ class Settings:
     default_adapter: str | None = None
     reply_tokens: int = REPLY_TOKENS
 
+    def adapter_for(self, backend: str, model: str | None, given: str | None) -> str | None:
+        """The adapter a router runs with: `given` ('none': the base model), else the default router's.
+
+        The default adapter belongs to the embedded model on the local backend; any other model or
+        backend runs without one unless told.
+        """
+        if given is not None and given.strip():
+            return default_adapter(given)
+        return self.default_adapter if backend == "local" and model is None else None
+
     @property
     def exports_dir(self) -> Path:
         """The only folder the app writes dataset exports to."""

@@ -13,15 +13,17 @@ from ui.chat_tab import send
 
 
 def test_the_default_router_is_named_with_its_adapter_and_strategy():
-    line = router_named(Models(router_adapter=default_adapter(None)))
+    line = router_named(Models(router_adapter=default_adapter(None)), Settings.from_env({}))
+    assert router_named(Models(router_adapter=""), Settings.from_env({})) == line, "blank: the default router"
     assert line == ("**Router:** the embedded smollm2-135m (local) · adapter smollm2-router · "
                     "strategy constrained_lexical")
     assert SHIPPED_ADAPTER.name == "smollm2-router"
 
 
 def test_the_untuned_base_model_is_flagged_and_a_served_model_named():
-    assert "untuned embedded base model" in router_named(Models(router_adapter=""))
-    served = router_named(Models("openai", "qwen<3>", "zero_shot", router_adapter="/some/adapter"))
+    assert "untuned embedded base model" in router_named(Models(router_adapter="none"), Settings.from_env({}))
+    served = router_named(Models("openai", "qwen<3>", "zero_shot", router_adapter="/some/adapter"),
+                          Settings.from_env({}))
     assert served == "**Router:** qwen&lt;3&gt; (openai) · no adapter · strategy zero_shot"
 
 

@@ -47,15 +47,16 @@ def test_plain_strategies_pick_the_most_probable_label_and_the_default_one_is_bi
     assert STRATEGIES[DEFAULT_STRATEGY].biases.switch > 0 and STRATEGIES[DEFAULT_STRATEGY].biases.end > 0
 
 
-def test_a_router_with_a_prohibitive_bias_never_leaves_the_task(backend):
+def test_a_router_with_a_prohibitive_bias_never_leaves_the_task(shipped):
     catalog = Catalog.load(ROOT / "data" / "default_catalog.json")
     turns = (Turn("user", "Please help me write the minutes of my meeting"), Turn("assistant", "Who attended?"),
              Turn("user", "Actually, first draft a LinkedIn post about our launch"), Turn("assistant", "Sure."),
              Turn("user", "thanks, that's all"))
-    strategy = create_strategy("constrained", ROOT / "router" / "prompts")
-    free = Router(backend, strategy).decide(catalog, turns[:3], "meeting_minutes")
+    strategy = create_strategy(DEFAULT_STRATEGY, ROOT / "router" / "prompts")
+    strategy.biases = EventBiases()
+    free = Router(shipped.backend, strategy).decide(catalog, turns[:3], "meeting_minutes")
     strategy.biases = EventBiases(switch=50.0, end=50.0)
-    held = [Router(backend, strategy).decide(catalog, turns[: k + 1], "meeting_minutes") for k in (2, 4)]
+    held = [Router(shipped.backend, strategy).decide(catalog, turns[: k + 1], "meeting_minutes") for k in (2, 4)]
     assert free.label != "meeting_minutes", "unbiased, the router leaves the task here"
     assert [d.event for d in held] == [Event.CONTINUE, Event.CONTINUE]
     assert held[0].scores == pytest.approx(free.scores), "the rule changes the choice, not the scores"

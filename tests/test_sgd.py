@@ -1,5 +1,8 @@
 """Schema-Guided Dialogue import on an SGD-shaped folder written here, and on ../shared/sgd when present."""
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +12,7 @@ from data.db import DatabaseFile
 from data.sgd import SgdError, import_sgd, read_sgd, snake
 from router.events import Event
 
+ROOT = Path(__file__).resolve().parent.parent
 REAL = Path("/work/shared/sgd/dev")
 
 SCHEMA = [
@@ -221,3 +225,17 @@ def test_a_goodbye_that_picks_the_offer_is_an_end_and_a_bare_pick_continues(fold
         path.write_text(json.dumps(dialogue))
         (conv,) = read_sgd(folder)
         assert conv.gold_labels()[-1] == label, names
+
+
+def test_import_progress_on_a_pipe_is_lines_not_one_endless_line(tmp_path):
+    root = tmp_path / "many"
+    root.mkdir()
+    (root / "schema.json").write_text(json.dumps(SCHEMA))
+    (root / "dialogues_001.json").write_text(json.dumps([single(n) for n in range(40)]))
+    done = subprocess.run([sys.executable, "cli.py", "--db", str(tmp_path / "p.db"), "datasets", "import-sgd",
+                           str(root), "--name", "piped", "--services", "all"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "ROUTER_DATA_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    progress = [line for line in done.stderr.splitlines() if "/40" in line]
+    assert "\r" not in done.stderr and len(progress) >= 2, done.stderr
+    assert progress[-1].endswith("40/40") and len(progress) <= 11, "a line a tenth, not one a dialogue"

@@ -8,6 +8,7 @@ from data.datasets import check_name
 from router.assistant import REPLY_TOKENS
 from router.chat import Chat
 from router.embedded import EMBEDDED
+from router.settings import Settings
 from router.strategies import DEFAULT_STRATEGY
 from services import Services
 from ui.errors import Refused
@@ -35,10 +36,10 @@ UNTUNED_MD = ("⚠ The untuned embedded base model: a small placeholder that rou
               "Choose a fine-tuned adapter or a served model under *Models*.")
 
 
-def router_named(models: Models) -> str:
+def router_named(models: Models, settings: Settings) -> str:
     """The router the Chat talks to, in words (model, adapter, strategy), as Markdown."""
     model = blank_none(models.router_model)
-    adapter = blank_none(models.router_adapter)
+    adapter = settings.adapter_for(models.router_backend, model, models.router_adapter)
     local = models.router_backend == "local"
     model_md = safe(model) if model else f"the embedded {safe(EMBEDDED)}" if local else "the server's default model"
     adapter_md = f"adapter {safe(Path(adapter).name)}" if adapter and local else "no adapter"
@@ -62,8 +63,9 @@ def blank_none(text: str | None) -> str | None:
 
 def exchange(services: Services, chat: Chat | None, text: str, models: Models) -> Iterator[Chat]:
     """Route `text`, then stream the reply: the chat after routing, then after each piece of reply."""
-    router = services.routers.router(models.strategy, models.router_backend, blank_none(models.router_model),
-                                     blank_none(models.router_adapter))
+    model = blank_none(models.router_model)
+    adapter = services.settings.adapter_for(models.router_backend, model, models.router_adapter)
+    router = services.routers.router(models.strategy, models.router_backend, model, adapter)
     replier = services.routers.backend(models.reply_backend, blank_none(models.reply_model))
     return (chat or Chat.new()).exchange(text, router, replier, services.tasks.catalog(), int(models.max_tokens))
 

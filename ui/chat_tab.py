@@ -76,7 +76,7 @@ def create_chat_tab(services: Services, browser: gr.BrowserState) -> list[Loader
     with gr.Tab("Chat", id="chat") as tab:
         gr.Markdown("Every message is routed first (catalog of the Tasks tab, read afresh each time); "
                     "the reply then follows the active task's instructions; with no task active, a short set reply.")
-        router_md = gr.Markdown(act.router_named(act.Models(router_adapter=services.settings.default_adapter)),
+        router_md = gr.Markdown(act.router_named(act.Models(), services.settings),
                                 elem_id="chat-router")
         c = conversation_panel()
         models = models_panel(services)
@@ -92,7 +92,7 @@ def create_chat_tab(services: Services, browser: gr.BrowserState) -> list[Loader
                 reopen_note = gr.Markdown(elem_id="reopen-note")
         state = gr.State(None)
 
-    gr.on([m.change for m in models], lambda *m: act.router_named(act.Models(*m)), models, router_md,
+    gr.on([m.change for m in models], lambda *m: act.router_named(act.Models(*m), services.settings), models, router_md,
           show_progress="hidden")
     gr.on([m.change for m in models], lambda *m: act.replier_named(act.Models(*m)), models, c.replier,
           show_progress="hidden")
@@ -146,7 +146,8 @@ def models_panel(services: Services) -> list:
             router_backend = gr.Dropdown(names, value="local", label="Router backend")
             router_model = gr.Textbox("", label="Router model", placeholder=MODEL_HINT)
             router_adapter = gr.Textbox(services.settings.default_adapter or "",
-                                        label="Router adapter (PEFT folder, local only)")
+                                        label="Router adapter (PEFT folder, local only; blank: the default "
+                                              "router's, none: the base model)")
             strategy = gr.Dropdown(list(STRATEGIES), value=DEFAULT_STRATEGY, label="Strategy")
             tuned_model_picker(services, router_model, router_adapter)
         with gr.Row():

@@ -13,6 +13,7 @@ from router.metrics import row
 from router.embedded import EMBEDDED
 from router.evaluation import Progress, RunConfig
 from router.prices import load_prices, priced
+from router.settings import Settings
 from router.uploads import DATASET_TYPES, check_upload
 from services import Services
 from ui.compare_figures import invalid_frame, label_heatmap, latency_boxes, point_heatmaps
@@ -77,15 +78,18 @@ def rounded(value: float | None) -> float | None:
     return None if value is None else round(value, DIGITS)
 
 
-def configs(dataset: str | None, models: str, backend: str, adapter: str, strategies: list[str] | None,
-            protocol: str, limit: float | None) -> list[RunConfig]:
-    """Every model x strategy configuration asked for (a blank model line is the embedded one)."""
+def configs(settings: Settings, dataset: str | None, models: str, backend: str, adapter: str,
+            strategies: list[str] | None, protocol: str, limit: float | None) -> list[RunConfig]:
+    """Every model x strategy configuration asked for (a blank model line is the embedded one).
+
+    A blank adapter is the default router's (`Settings.adapter_for`), as on the command line.
+    """
     if not dataset:
         raise Refused("Choose or import a dataset first.", "dataset")
     if not strategies:
         raise Refused("Choose at least one strategy.", "strategies")
     names = [m.strip() or None for m in (models or "").splitlines()] or [None]
-    return [RunConfig(dataset, strategy, backend, model, (adapter or "").strip() or None, protocol,
+    return [RunConfig(dataset, strategy, backend, model, settings.adapter_for(backend, model, adapter), protocol,
                       int(limit) if limit else None)
             for model, strategy in product(dict.fromkeys(names), strategies)]
 
@@ -125,7 +129,7 @@ def launch(services: Services, dataset: str | None, models: str, backend: str, a
     `steps(config)` gives the progress callback of each run.
     """
     done = []
-    for config in configs(dataset, models, backend, adapter, strategies, protocol, limit):
+    for config in configs(services.settings, dataset, models, backend, adapter, strategies, protocol, limit):
         router = services.routers.router(config.strategy, config.backend, config.model, config.adapter)
         done.append(services.runs.execute(config, router, services.tasks.catalog(), steps(config)))
     return done
@@ -148,7 +152,7 @@ def enqueue(services: Services, dataset: str | None, models: str, backend: str, 
             concurrency: float | None) -> str:
     """Queue every model x strategy asked for on `dataset` for the background worker; what was done."""
     queued = [services.queue.submit(c, int(concurrency) if concurrency else None)
-              for c in configs(dataset, models, backend, adapter, strategies, protocol, limit)]
+              for c in configs(services.settings, dataset, models, backend, adapter, strategies, protocol, limit)]
     return f"Queued {len(queued)} run(s); they go on while the page is closed."
 
 

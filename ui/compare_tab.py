@@ -227,7 +227,8 @@ def launch_panel(services: Services) -> SimpleNamespace:
         models = gr.Textbox(label="Models, one per line (blank: the embedded model)", lines=2)
         backend = gr.Dropdown(label="Backend", choices=backend_names(), value="local")
         adapter = gr.Textbox(services.settings.default_adapter or "",
-                             label="PEFT adapter folder (optional, local only)")
+                             label="PEFT adapter folder (local only; blank: the default router's, "
+                                   "none: the base model)")
         tuned_model_picker(services, models, adapter)
     with gr.Row():
         strategies = gr.CheckboxGroup(list(STRATEGIES), value=[DEFAULT_STRATEGY], label="Strategies")
