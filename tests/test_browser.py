@@ -455,14 +455,14 @@ def test_chat_routes_replies_and_saves(page, app):
     box = page.get_by_placeholder("Write to the assistant, Enter sends")
     box.fill(f"Please help me write the minutes of our meeting {IMG}")
     box.press("Enter")
-    expect(page.get_by_text(re.compile(r"Latency: routing [0-9.]+ s · reply [0-9.]+ s"))).to_be_visible(
-        timeout=SLOW)  # the reply has been streamed to its end
-    chat = page.get_by_role("log", name="chatbot conversation")
-    expect(chat.get_by_text(f"Please help me write the minutes of our meeting {IMG}")).to_be_visible()
-    expect(page.locator("#chat-active")).to_contain_text("Active task:")
-    page.reload()  # the unsaved conversation is kept by the browser, for this user
+    latency = page.get_by_text(re.compile(r"Latency: routing [0-9.]+ s · reply [0-9.]+ s"))
+    expect(latency).to_be_visible(timeout=SLOW)  # the reply has been streamed to its end
+    shown = latency.inner_text()
+    page.reload()  # at once: the unsaved conversation, reply included, is kept by the browser, for this user
     page.get_by_role("tab", name="Chat").click()
+    chat = page.get_by_role("log", name="chatbot conversation")
     expect(chat.get_by_text(f"Please help me write the minutes of our meeting {IMG}")).to_be_visible(timeout=SLOW)
+    expect(page.get_by_text(shown)).to_be_visible()  # the reply's own latency: the whole reply was kept
     expect(page.locator("#chat-active")).to_contain_text("Active task:")
     page.get_by_text("Save / reopen").click()
     page.get_by_role("button", name="Save conversation").click()

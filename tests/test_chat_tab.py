@@ -1,6 +1,8 @@
 """The Chat tab names the router it talks to (and flags the untuned embedded model); the box empties on send."""
 import json
 
+import gradio as gr
+
 from router.chat import Chat
 from router.conversation import Turn
 from router.decision import Decision
@@ -37,12 +39,17 @@ def test_the_panel_says_when_the_small_embedded_model_writes_the_replies():
 
 def test_the_sent_text_leaves_the_box_once_routed(services, small_catalog):
     services.tasks.save(small_catalog)
-    steps = send(services, None, "Please help me write the minutes of our meeting", "local", None, "constrained",
-                 "local", "", 8, "")
+    steps = send(services, gr.Request(), None, "Please help me write the minutes of our meeting", "local", None,
+                 "constrained", "local", "", 8, "")
     routed = next(steps)
-    assert routed[7].startswith("Routed") and routed[-1] == "", "not left in the box while the reply streams"
-    *_, last = steps
-    assert last[-1] == "" and len(last[0]) == 2
+    assert routed[7].startswith("Routed") and routed[-2] == "", "not left in the box while the reply streams"
+    streamed = list(steps)
+    *_, last = streamed
+    assert last[-2] == "" and len(last[0]) == 2
+    copies = [step[-1] for step in streamed]
+    assert all(len(c["turns"]) == 2 for c in copies), "the browser's copy follows every streamed piece"
+    assert [len(c["turns"][-1][1]) for c in copies] == sorted(len(c["turns"][-1][1]) for c in copies)
+    assert copies[-1]["turns"][-1][1] and copies[-1]["user"] == "anonymous"
 
 
 def test_the_browser_keeps_a_conversation_for_its_user_only():

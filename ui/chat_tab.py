@@ -24,19 +24,24 @@ def view(chat: Chat, status: str = "") -> tuple:
     return (messages(chat), *panel(chat), status)
 
 
-def send(services: Services, chat, text, *models):
-    """Route the message, then stream the reply; a refused message leaves the conversation unchanged."""
+def send(services: Services, request: gr.Request, chat, text, *models):
+    """Route the message, then stream the reply; a refused message leaves the conversation unchanged.
+
+    The browser's copy (last output) follows every step, so a reload at any moment shows what was shown.
+    """
+    user = username(request)
     try:
         steps = act.exchange(services, chat, text, act.Models(*models))
         step = next(steps)
-        yield *view(step, "Routed; the assistant is replying…"), gr.skip(), ""  # the sent text leaves the box
+        yield (*view(step, "Routed; the assistant is replying…"), gr.skip(), "",  # the sent text leaves the box
+               act.kept(step, user))
         for step in steps:
-            yield messages(step), *[gr.skip()] * 9  # only the conversation changes
+            yield messages(step), *[gr.skip()] * 9, act.kept(step, user)  # only the conversation changes
     except RouterError as e:
         chat = chat or Chat.new()
-        yield *view(chat, f"⚠ Not sent, the conversation is unchanged: {safe(e)}"), chat, text
+        yield *view(chat, f"⚠ Not sent, the conversation is unchanged: {safe(e)}"), chat, text, gr.skip()
         return
-    yield *view(step), step, ""
+    yield *view(step), step, "", act.kept(step, user)
 
 
 def keep(chat, request: gr.Request):
@@ -97,8 +102,8 @@ def create_chat_tab(services: Services, browser: gr.BrowserState) -> list[Loader
     gr.on([m.change for m in models], lambda *m: act.replier_named(act.Models(*m)), models, c.replier,
           show_progress="hidden")
     shown_view = [c.chatbot, c.active, c.badge, c.scores, c.reading, c.latency, c.timeline, c.status]
-    sent = gr.on([c.send_btn.click, c.message.submit], bound(send, services), [state, c.message, *models],
-                 [*shown_view, state, c.message], api_name="chat_send")
+    gr.on([c.send_btn.click, c.message.submit], bound(send, services), [state, c.message, *models],
+          [*shown_view, state, c.message, browser], api_name="chat_send")
     reset = c.reset_btn.click(lambda: (*view(Chat.new()), None, ""), None, [*shown_view, state, c.message],
                               api_name="chat_reset")
     save_btn.click(bound(save, services), [state, dataset_name], [saved, open_dataset], api_name="chat_save")
@@ -107,7 +112,7 @@ def create_chat_tab(services: Services, browser: gr.BrowserState) -> list[Loader
                         api_name="chat_conversations")
     reopened = open_btn.click(bound(reopen, services), open_pick, [reopen_note, *shown_view, state],
                               api_name="chat_reopen")
-    for event in (sent, reset, reopened):
+    for event in (reset, reopened):
         event.then(keep, state, browser)
     return [Loader(restore, [*shown_view, state], inputs=[browser])]
 
