@@ -35,7 +35,7 @@ def test_import_launch_compare_export_delete(services, tmp_path):
     assert act.import_sgd_folder(services, str(sgd), "sgd-multi", 2, "multi", 3, 0)[0] == "sgd-multi"
     assert [len(c.meta["services"]) for c in services.datasets.conversations("sgd-multi")] == [2, 2]
 
-    [run] = act.launch(services, "tiny", "", "local", "", ["constrained"], "gold", 1)
+    [run] = act.launch(services, "tiny", "", "local", "none", ["constrained"], "gold", 1)
     assert act.run_choices(services, "tiny") == [(f"#{run} local/embedded · constrained · gold", run)]
     assert [row[1] for row in act.past_runs(services, "tiny")] == [run]
     assert act.past_runs(services, "tiny")[0][4] == "done"
@@ -74,7 +74,7 @@ def test_a_click_on_a_past_run_selects_it_and_a_second_click_unselects_it(servic
     path = tmp_path / "two.jsonl"
     path.write_text(json.dumps(TINY) + "\n")
     act.import_file(services, str(path), "two")
-    first, second = (act.launch(services, "two", "", "local", "", ["constrained"], "gold", 1)[0] for _ in range(2))
+    first, second = (act.launch(services, "two", "", "local", "none", ["constrained"], "gold", 1)[0] for _ in range(2))
     picked, table, line = act.selection(services, "two", act.toggled(act.toggled([], second), first))
     assert picked == [second, first]
     assert table.data[["✓", "id"]].values.tolist() == [["✓", second], ["✓", first]]  # newest first, both marked
