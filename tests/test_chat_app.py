@@ -25,12 +25,13 @@ def test_route_reply_save_reopen_continue(server_down, running_app, settings, sm
 
     out = client.predict("Please help me write the <b>minutes</b> of our meeting", *MODELS,
                          api_name="/chat_send")
-    chat, active, badge, scores, reading, latency, timeline, status, message = out
+    chat, active, badge, scores, reading, latency, timeline, status, message, kept = out
     assert [m["role"] for m in chat] == ["user", "assistant"] and chat[1]["content"]
     assert chat[0]["content"][0]["text"].startswith("Please help me write the &lt;b&gt;"), "text escaped"
     assert "Active task" in active and "routing" in latency and "reply" in latency
     assert scores is not None and timeline is not None, "constrained scores and the timeline are drawn"
     assert any(e in badge for e in ("START", "NONE")) and message == ""
+    assert kept["turns"][0][1].startswith("Please help me"), "the browser copy comes with the reply"
 
     failed = client.predict("Write a LinkedIn post", "openai", "m", *MODELS[2:], api_name="/chat_send")
     assert "Not sent" in failed[7] and "cannot be reached" in failed[7]
