@@ -82,8 +82,13 @@ def main() -> None:
             m = metrics(judged(turns, form, alpha))
             p = m["points"]
             print(f"{form:9s} {alpha:5.2f}  {m['turn_accuracy']:8.3f}  {m['task_selection']:8.3f}  "
-                  f"{p['start']['recall']:7.2f}  {p['switch']['recall']:4.2f}/{p['switch']['precision']:4.2f}  "
-                  f"{p['end']['recall']:4.2f}/{p['end']['precision']:4.2f}")
+                  f"{two(p['start']['recall']):>7s}  {two(p['switch']['recall'])}/{two(p['switch']['precision'])}  "
+                  f"{two(p['end']['recall'])}/{two(p['end']['precision'])}")
+
+
+def two(value: float | None) -> str:
+    """A share with two decimals, n/a when undefined (no case)."""
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 if __name__ == "__main__":

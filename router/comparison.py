@@ -1,11 +1,14 @@
 """Comparing runs: the metric matrix with the best of each column marked, and the turns they get wrong."""
 from router.conversation import Conversation
 from router.evaluation import cases, key
-from router.metrics import LOWER_IS_BETTER, name, row
+from router.events import Event, event_between
+from router.metrics import COSTS, LOWER_IS_BETTER, NONE, counts, name, row
 
 BASELINE = "copy baseline"
 BEST = " ★"
 WRONG = " ✗"
+UNDEFINED = "n/a"  # a metric with no case, e.g. switch precision when no switch was predicted
+NOT_MEASURED = "–"  # a cost of the copy baseline (it calls no model) or of an unpriced model; no score
 Labels = dict[tuple[object, int], str | None]
 
 
@@ -14,12 +17,13 @@ def matrix(runs: list[tuple[str, dict]]) -> tuple[list[str], list[list]]:
     if not runs:
         return ["config"], []
     flat = [row(m) for _, m in runs]
-    base = row(runs[0][1]["baseline"])
+    base = {**row(runs[0][1]["baseline"]), **dict.fromkeys(COSTS)}
     columns = [c for c in flat[0] if c != "turns"]
     best = {c: unique_best([f[c] for f in flat], base[c], c in LOWER_IS_BETTER) for c in columns}
-    rows = [[title, f["turns"], *(cell(f[c], k == best[c]) for c in columns)]
-            for k, ((title, _), f) in enumerate(zip(runs, flat))]
-    rows.append([BASELINE, base["turns"], *(cell(base[c], False) for c in columns)])
+    shown = [(title, f, counts(m)) for (title, m), f in zip(runs, flat)]
+    shown.append((BASELINE, base, counts(runs[0][1]["baseline"])))
+    rows = [[title, f["turns"], *(cell(f[c], c, k == best[c], n.get(c)) for c in columns)]
+            for k, (title, f, n) in enumerate(shown)]
     return ["config", "turns", *columns], rows
 
 
@@ -55,10 +59,15 @@ def message_number(conv: Conversation, position: int) -> int:
     return conv.user_indices().index(position) + 1
 
 
-def cell(value: float | None, best: bool) -> str:
-    """A figure with three decimals, marked when it is the best of its column; '-' when unknown."""
-    text = "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
-    return text + (BEST if best else "")
+def cell(value: float | None, column: str, best: bool = False, cases: str | None = None) -> str:
+    """A figure with three decimals and its count of cases, marked when it is the best of its column.
+
+    None is 'n/a' for a metric with no case and '–' for a cost not paid (or not priced).
+    """
+    if value is None:
+        return NOT_MEASURED if column in COSTS else UNDEFINED
+    text = f"{value:.3f}" if isinstance(value, float) else str(value)
+    return text + (f" ({cases})" if cases else "") + (BEST if best else "")
 
 
 def wrong_turns(conversations: list[Conversation], runs: dict[str, Labels],
@@ -120,6 +129,50 @@ def breakdown(runs: list[tuple[str, dict]]) -> tuple[list[str], list[list]]:
     for scope in (OVERALL, *runs[0][1].get("by_source", {})):
         columns = [scoped(m, scope) for _, m in titled]
         names = figures(columns[0])
-        rows += [[scope, metric, *(cell(figures(c).get(metric, 0.0), False) if c else "-" for c in columns)]
+        rows += [[scope, metric, *(cell(figures(c).get(metric), metric) if c else UNDEFINED for c in columns)]
                  for metric in names]
     return ["scope", "metric", *(title for title, _ in titled)], rows
+
+
+LEAVING = (Event.SWITCH, Event.END)  # the events that leave the current task
+Prediction = dict  # a stored prediction: its label, the task it was given (previous) and its scores (or None)
+
+
+def event_errors(conversations: list[Conversation], predictions: dict[tuple[object, int], Prediction]) -> list[list]:
+    """The run's wrong and missed switches and ends: turn, message, labels, event scores and margin."""
+    out = []
+    for conv in conversations:
+        for position, gold, previous in cases(conv):
+            p = predictions.get((key(conv), position))
+            what = p and misjudged(event_between(previous, gold), event_between(previous, p["label"]))
+            if what:
+                scores = event_scores(p["scores"], p["previous"])
+                out.append([conv.id, message_number(conv, position), conv.turns[position].content, what,
+                            name(gold), name(p["label"]), *(figure(v) for v in (*scores, margin(*scores)))])
+    return out
+
+
+def misjudged(gold: Event, guess: Event) -> str:
+    """'missed switch', 'wrong end', ... of a turn's gold and predicted events; '' when no leaving is wrong."""
+    if gold is guess:
+        return ""
+    return ", ".join([f"missed {gold.value}"] * (gold in LEAVING) + [f"wrong {guess.value}"] * (guess in LEAVING))
+
+
+def event_scores(scores: dict[str, float] | None, given: str | None) -> tuple[float | None, ...]:
+    """Scores of continuing the task the router was given, of the best switch and of ending (None: not scored)."""
+    if not scores:
+        return None, None, None
+    switch = max((v for label, v in scores.items() if label not in (name(given), NONE)), default=None)
+    return scores.get(name(given)), switch, scores.get(NONE) if given is not None else None
+
+
+def margin(stay: float | None, switch: float | None, end: float | None) -> float | None:
+    """How far the best leaving event's score is above continuing's (None without scores)."""
+    leaving = [v for v in (switch, end) if v is not None]
+    return max(leaving) - stay if leaving and stay is not None else None
+
+
+def figure(value: float | None) -> str:
+    """A score with three decimals, '–' when there is none."""
+    return NOT_MEASURED if value is None else f"{value:.3f}"

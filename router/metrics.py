@@ -1,4 +1,4 @@
-"""The study's metrics (DESIGN.md §3) over routed turns, computed with scikit-learn."""
+"""The study's metrics (DESIGN.md §3) over routed turns, computed with scikit-learn; None where undefined."""
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass
@@ -48,17 +48,35 @@ def name(label: str | None) -> str:
 
 
 def binary(truth: list[bool], guess: list[bool]) -> dict:
-    """Confusion matrix, accuracy, precision and recall of a yes/no case (0 where undefined)."""
+    """Confusion matrix, accuracy, precision and recall of a yes/no case (None where there is no case)."""
     if not truth:
-        return {"tp": 0, "fp": 0, "fn": 0, "tn": 0, "accuracy": 0.0, "precision": 0.0, "recall": 0.0}
+        return {"tp": 0, "fp": 0, "fn": 0, "tn": 0, "accuracy": None, "precision": None, "recall": None}
     # scikit-learn takes about a second to import: loaded when metrics are computed, not with the module
     from sklearn.metrics import accuracy_score, confusion_matrix, precision_score, recall_score
 
     tn, fp, fn, tp = (int(v) for v in confusion_matrix(truth, guess, labels=[False, True]).ravel())
     return {"tp": tp, "fp": fp, "fn": fn, "tn": tn,
             "accuracy": float(accuracy_score(truth, guess)),
-            "precision": float(precision_score(truth, guess, labels=[False, True], zero_division=0.0)),
-            "recall": float(recall_score(truth, guess, labels=[False, True], zero_division=0.0))}
+            "precision": defined(precision_score(truth, guess, labels=[False, True], zero_division=np.nan)),
+            "recall": defined(recall_score(truth, guess, labels=[False, True], zero_division=np.nan))}
+
+
+def defined(value: float) -> float | None:
+    """A score as a float, None for NaN (scikit-learn's 0/0)."""
+    return None if np.isnan(value) else float(value)
+
+
+def cases_of(point: dict) -> dict[str, tuple[int, int]]:
+    """(hits, cases) behind a point's accuracy, precision and recall, from its confusion matrix."""
+    tp, fp, fn, tn = (point[k] for k in ("tp", "fp", "fn", "tn"))
+    return {"accuracy": (tp + tn, tp + fp + fn + tn), "precision": (tp, tp + fp), "recall": (tp, tp + fn)}
+
+
+def score(point: dict, metric: str) -> float | None:
+    """A point's accuracy, precision or recall; None when it has no case (old runs stored 0.0 there)."""
+    if "tp" not in point:  # runs before the counts of none stored only its precision and recall
+        return point.get(metric)
+    return point[metric] if cases_of(point)[metric][1] else None
 
 
 def point(turns: list[Judged], event: Event) -> dict:
@@ -126,7 +144,7 @@ def summarize(turns: list[Judged]) -> dict:
             "invalid": invalid,
             "invalid_rate": invalid / len(turns) if turns else 0.0,
             "points": {e.value: point(turns, e) for e in MEASURED},
-            "none": {"precision": none["precision"], "recall": none["recall"]},
+            "none": none,
             "latency": latency(turns),
             "tokens": tokens(turns),
             "labels": labels,
@@ -154,22 +172,32 @@ def report(turns: list[Judged], failed: int = 0, retries: int = 0) -> dict:
             "baseline": metrics(copy_baseline(turns))}
 
 
-LOWER_IS_BETTER = ("invalid", "failed", "p50_s", "p95_s", "mean_s", "max_s", "tokens", "cost_1k")
+COSTS = ("p50_s", "p95_s", "mean_s", "max_s", "tokens", "cost_1k")  # what a decision costs: none for the baseline
+LOWER_IS_BETTER = ("invalid", "failed", *COSTS)
+POINTS = {f"{e}_{short}": (e, metric) for e in ("start", "switch", "end")  # column: (point, metric)
+          for short, metric in (("acc", "accuracy"), ("p", "precision"), ("r", "recall"))}
+POINTS |= {"none_p": (NONE, "precision"), "none_r": (NONE, "recall")}
+
+
+def measured(m: dict) -> dict[str, dict]:
+    """The confusion matrix and scores of each measurement point and of none, by name."""
+    return {**m["points"], NONE: m[NONE]}
+
+
+def counts(m: dict) -> dict[str, str]:
+    """'hits/cases' of each point metric column of `row` whose confusion matrix is stored."""
+    points = measured(m)
+    return {column: "{}/{}".format(*cases_of(points[e])[metric]) for column, (e, metric) in POINTS.items()
+            if "tp" in points[e]}
 
 
 def row(m: dict) -> dict:
     """The headline figures of a metrics dict, flat, for a table."""
-    p = m["points"]
+    points = measured(m)
     return {"turns": m["turns"], "turn_accuracy": m["turn_accuracy"],
             "task_selection": m["task_selection"],
             "recall_at_k": m.get("recall_at_k", 1.0),  # runs before the candidate stage saw every task
-            "start_acc": p["start"]["accuracy"], "start_p": p["start"]["precision"],
-            "start_r": p["start"]["recall"],
-            "switch_acc": p["switch"]["accuracy"], "switch_p": p["switch"]["precision"],
-            "switch_r": p["switch"]["recall"],
-            "end_acc": p["end"]["accuracy"], "end_p": p["end"]["precision"],
-            "end_r": p["end"]["recall"],
-            "none_p": m["none"]["precision"], "none_r": m["none"]["recall"],
+            **{column: score(points[e], metric) for column, (e, metric) in POINTS.items()},
             "invalid": m["invalid"], "p50_s": m["latency"]["p50"], "p95_s": m["latency"]["p95"],
             "mean_s": m["latency"]["mean"], "max_s": m["latency"]["max"],
             "failed": m.get("failed", 0), "tokens": m.get("tokens", {}).get("per_decision", 0.0),
@@ -181,5 +209,5 @@ def text_table(runs: list[tuple[str, dict]]) -> str:
     from tabulate import tabulate
 
     flat = [row(m) for _, m in runs]
-    return tabulate([[metric, *("-" if f[metric] is None else f[metric] for f in flat)] for metric in flat[0]],
+    return tabulate([[metric, *("n/a" if f[metric] is None else f[metric] for f in flat)] for metric in flat[0]],
                     headers=["metric", *(title for title, _ in runs)], floatfmt=".3f")

@@ -228,12 +228,14 @@ def test_run_a_small_comparison(page, app, tmp_path):
     page.get_by_role("button", name="Launch").click()
     expect(metric_cell(page, "turn accuracy")).to_be_visible(timeout=SLOW)
     expect(page.locator("#compare-summary")).to_contain_text(re.compile(
-        r"constrained_lexical · free: turn accuracy [0-9.]+ vs copy baseline [0-9.]+ \([+-][0-9]+ points\)"))
+        r"calibrated scoring \+ word match, live: turn accuracy [0-9.]+ vs copy baseline [0-9.]+ "
+        r"\([+-][0-9]+ points\)"))
     expect(metric_cell(page, "start recall")).to_have_count(1)
     cells = page.locator("#compare-matrix").get_by_role("gridcell")
     assert not [c for c in cells.all_inner_texts() if "_" in c], "no snake_case metric names"
     headers = page.locator("#compare-matrix").get_by_role("columnheader")
-    expect(headers).to_contain_text(["metric", "constrained_lexical · free", "copy baseline"])  # a column per run
+    expect(headers).to_contain_text(["metric", "calibrated scoring + word match, live",
+                                     "copy baseline"])  # a column per run
     [run] = RunStore(app[1], DatasetStore(app[1])).listing()
     assert run["status"] == "done"
     no_injected_markup(page)
@@ -242,7 +244,7 @@ def test_run_a_small_comparison(page, app, tmp_path):
     page.get_by_text("Past runs: click rows to select them").click()
     page.locator("#past-runs").get_by_role("gridcell", name=str(run["id"]), exact=True).first.click()
     page.get_by_role("button", name="Compare the selected").click()
-    expect(page.locator("#compare-summary")).to_contain_text(f"#{run['id']} local/embedded",
+    expect(page.locator("#compare-summary")).to_contain_text(f"#{run['id']} embedded model",
                                                              timeout=SLOW)  # figures and plots are drawn first
 
 
@@ -350,7 +352,7 @@ def test_compare_past_runs_selected_by_clicks_are_the_ones_export_and_delete_act
     page.get_by_role("button", name="Download metrics (CSV)").click()
     expect(page.get_by_role("cell", name=f"metrics-{older}.csv")).to_be_visible(timeout=SLOW)
     page.get_by_role("button", name="Delete the selected").click()
-    expect(note).to_contain_text(f"Deleted #{older} local/embedded")
+    expect(note).to_contain_text(f"Deleted #{older} embedded model")
     expect(row[older]).to_have_count(0)
     expect(row[newer]).to_have_count(1)
     expect(selected).to_contain_text("Selected: none")

@@ -5,11 +5,15 @@ import pandas as pd
 import pytest
 
 from router.comparison import matrix
+from router.conversation import Conversation, Turn
+from router.decision import Decision
+from router.evaluation import RunConfig
+from router.events import event_between
 from router.metrics import row
 from tests.test_comparison import run as judged
 from tests.test_sgd import SCHEMA, multi, single
 from ui import compare_actions as act
-from ui.compare_figures import point_heatmaps
+from ui.compare_figures import point_heatmaps, wrapped
 from ui.errors import Refused
 from ui.metric_names import METRICS
 
@@ -36,17 +40,26 @@ def test_import_launch_compare_export_delete(services, tmp_path):
     assert [len(c.meta["services"]) for c in services.datasets.conversations("sgd-multi")] == [2, 2]
 
     [run] = act.launch(services, "tiny", "", "local", "none", ["constrained"], "gold", 1)
-    assert act.run_choices(services, "tiny") == [(f"#{run} local/embedded · constrained · gold", run)]
+    title = f"#{run} embedded model, plain scoring, given the right previous task"
+    assert act.run_choices(services, "tiny") == [(title, run)]
     assert [row[1] for row in act.past_runs(services, "tiny")] == [run]
     assert act.past_runs(services, "tiny")[0][4] == "done"
+    assert act.past_runs(services, "tiny")[0][-1] == f"#{run} local/embedded · constrained · gold", "details"
 
     shown = act.compare(services, [run], False)
-    title = f"#{run} local/embedded · constrained · gold"
     assert shown.runs == [run] and list(shown.table.columns) == ["metric", title, "copy baseline"]
     assert shown.table.iloc[0].tolist()[:2] == ["turns", 2] and "turn accuracy" in set(shown.table["metric"])
     assert all("_" not in metric for metric in shown.table["metric"]), "metrics named as a reader says them"
-    assert shown.summary_md.startswith(f"#{run} local/embedded · constrained · gold: turn accuracy ")
+    assert shown.summary_md.startswith(f"{title}: turn accuracy ")
     assert "vs copy baseline 0.00 (+" in shown.summary_md
+    figures = shown.table.set_index("metric")  # TINY has a start and an end, no switch
+    assert figures.loc["switch recall"].tolist() == ["n/a", "n/a"], "no gold switch: recall undefined, not 0"
+    assert figures.loc["switch precision", "copy baseline"] == "n/a", "the baseline predicts no switch"
+    assert figures.loc["start recall", "copy baseline"] == "0.000 (0/1)"
+    assert figures.loc["median latency (s)", "copy baseline"] == "–" and figures.loc["tokens per decision",
+                                                                                      "copy baseline"] == "–"
+    assert not shown.table.map(lambda c: "0.000000" in str(c)).any().any()
+    assert "0.000000" not in shown.invalid.to_json() and list(shown.invalid.data[0].y) == [wrapped(title)]
     assert act.rounded(1 / 6) == 0.167 and act.rounded(None) is None, "Past runs showed 0.16666666666666666"
     assert shown.points is not None and shown.labels is not None
 
@@ -62,11 +75,11 @@ def test_import_launch_compare_export_delete(services, tmp_path):
     assert metrics.endswith(f"metrics-{run}.csv")
     header, line, *more = open(metrics, encoding="utf-8").read().splitlines()
     assert header.startswith("run,turns,turn accuracy,task selection,candidate recall") and "_" not in header
-    assert line.startswith(f"#{run} local/embedded · constrained · gold,2,") and more == []  # one row per run
+    assert line.startswith(f"\"{title}\",2,") and more == []  # one row per run
     picked, table, line = act.selection(services, "tiny", [])
     assert picked == [] and table.data.values.tolist() == act.past_runs(services, "tiny") and line == act.NONE_SELECTED
 
-    assert act.delete(services, [run]) == f"Deleted #{run} local/embedded · constrained · gold."
+    assert act.delete(services, [run]) == f"Deleted {title}."
     assert act.run_choices(services, "tiny") == [] and act.past_runs(services, "tiny") == []
 
 
@@ -79,7 +92,7 @@ def test_a_click_on_a_past_run_selects_it_and_a_second_click_unselects_it(servic
     assert picked == [second, first]
     assert table.data[["✓", "id"]].values.tolist() == [["✓", second], ["✓", first]]  # newest first, both marked
     assert act.SELECTED_STYLE.split(";")[0] in table.to_html()
-    title = "local/embedded · constrained · gold"
+    title = "embedded model, plain scoring, given the right previous task"
     assert line == f"Selected: #{second} {title}; #{first} {title}."
     picked, table, line = act.selection(services, "two", act.toggled(picked, second))
     assert picked == [first] and table.data[["✓", "id"]].values.tolist() == [["", second], ["✓", first]]
@@ -146,3 +159,24 @@ def test_refusals_name_the_control_at_fault(services):
     assert act.to_compare([4, 2]) == [4, 2]
     with pytest.raises(Exception, match="no run with id 99"):
         act.compare(services, [99], False)
+
+
+def test_the_error_view_lists_a_wrong_switch_with_its_event_scores_and_margin(services):
+    services.datasets.add("errs", [Conversation("e-1", (
+        Turn("user", "Write the minutes of our meeting", "meeting_minutes", True), Turn("assistant", "Sure"),
+        Turn("user", "Also <b>the attendees</b>", "meeting_minutes", True), Turn("assistant", "Done"),
+        Turn("user", "Thanks, bye", None, True)))])
+    run = services.runs.create(RunConfig("errs", "constrained", protocol="gold"))
+    [pk] = {c.meta["pk"] for c in services.datasets.conversations("errs")}
+    for position, label, previous, scores in (
+            (0, "meeting_minutes", None, {"meeting_minutes": 0.9, "none": 0.1}),
+            (2, "follow_up_email", "meeting_minutes", {"meeting_minutes": 0.3, "follow_up_email": 0.6, "none": 0.1}),
+            (4, "meeting_minutes", "meeting_minutes", None)):  # an end missed by a strategy with no scores
+        services.runs.save(run, pk, position, Decision(label, previous, event_between(previous, label), True, 0.1,
+                                                       "constrained", "", scores))
+    table = act.errors_table(services, services.runs.get(run))
+    assert list(table.columns) == act.EVENT_HEADERS
+    assert table.values.tolist() == [
+        ["e-1", 2, "Also <b>the attendees</b>", "wrong switch", "meeting_minutes", "follow_up_email",
+         "0.300", "0.600", "0.100", "0.300"],
+        ["e-1", 3, "Thanks, bye", "missed end", "none", "meeting_minutes", "–", "–", "–", "–"]]

@@ -46,3 +46,11 @@ def test_the_drill_down_numbers_user_messages_from_one_as_the_chat_does():
     [wrong] = wrong_turns([conv], labels)
     assert wrong[1] == 2 and wrong[3:] == ["b", "a ✗"], "the wrong prediction marked, as in the conversation"
     assert [r[0] for r in conversation_table(conv, labels)] == [1, "", 2]
+
+
+def test_cells_count_their_cases_say_n_a_without_one_and_dash_for_the_baselines_costs():
+    headers, rows = matrix([("run", run("a", "a", "a", None))])
+    assert column(headers, rows, "switch_r") == ["0.000 (0/1)", "0.000 (0/1)"]
+    assert column(headers, rows, "switch_p") == ["n/a", "n/a"], "no switch predicted: precision undefined"
+    assert column(headers, rows, "p50_s")[1] == "–" and column(headers, rows, "tokens")[1] == "–"
+    assert column(headers, rows, "cost_1k") == ["–", "–"]

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from router.metrics import Judged, copy_baseline, metrics, report
+from router.metrics import Judged, binary, copy_baseline, counts, metrics, report, row
 
 A, B, C = "meeting_minutes", "follow_up_email", "linkedin_post"
 # conversation x: gold a a none b, predicted a b a b (gold previous: none a a none)
@@ -25,9 +25,9 @@ def test_points_by_hand():
                                     "precision": 1.0, "recall": pytest.approx(2 / 3)}
     assert m["points"]["switch"] == {"tp": 1, "fp": 1, "fn": 0, "tn": 5, "accuracy": pytest.approx(6 / 7),
                                      "precision": 0.5, "recall": 1.0}
-    # no predicted end: precision is 0/0, reported as 0
+    # no predicted end: precision is 0/0, undefined (None), not 0
     assert m["points"]["end"] == {"tp": 0, "fp": 0, "fn": 1, "tn": 6, "accuracy": pytest.approx(6 / 7),
-                                  "precision": 0.0, "recall": 0.0}
+                                  "precision": None, "recall": 0.0}
 
 
 def test_turns_labels_none_invalid_latency_by_hand():
@@ -35,7 +35,8 @@ def test_turns_labels_none_invalid_latency_by_hand():
     assert m["turns"] == 7
     assert m["turn_accuracy"] == pytest.approx(4 / 7)
     assert m["task_selection"] == pytest.approx(3 / 4)
-    assert m["none"] == {"precision": 0.5, "recall": 0.5}
+    assert m["none"] == {"tp": 1, "fp": 1, "fn": 1, "tn": 4, "accuracy": pytest.approx(5 / 7),
+                         "precision": 0.5, "recall": 0.5}
     assert (m["invalid"], m["invalid_rate"]) == (1, pytest.approx(1 / 7))
     assert m["labels"] == ["none", B, C, A]
     assert m["label_confusion"] == [[1, 0, 0, 1],   # gold none: none, meeting_minutes
@@ -71,3 +72,21 @@ def test_copy_baseline_detects_no_event():
 def test_empty_run_is_all_zero():
     m = metrics([])
     assert m["turns"] == 0 and m["turn_accuracy"] == 0.0 and m["latency"]["max"] == 0.0
+
+
+def test_a_point_metric_with_no_case_is_undefined_not_zero():
+    assert binary([False, False], [False, False]) == {"tp": 0, "fp": 0, "fn": 0, "tn": 2, "accuracy": 1.0,
+                                                      "precision": None, "recall": None}
+    assert binary([], [])["accuracy"] is None
+    base = row(metrics(copy_baseline(TURNS)))
+    assert base["switch_p"] is None and base["switch_r"] == 0.0  # nothing predicted; one gold switch missed
+    assert counts(metrics(TURNS))["switch_r"] == "1/1" and counts(metrics(TURNS))["end_p"] == "0/0"
+
+
+def test_old_runs_stored_zero_for_undefined_and_no_counts_of_none():
+    old = json.loads(json.dumps(metrics(TURNS)))
+    old["points"]["end"]["precision"] = 0.0
+    old["none"] = {"precision": 0.5, "recall": 0.5}
+    flat = row(old)
+    assert flat["end_p"] is None and flat["end_r"] == 0.0 and flat["none_p"] == 0.5
+    assert "none_p" not in counts(old) and counts(old)["end_p"] == "0/0"

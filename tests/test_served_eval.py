@@ -239,7 +239,7 @@ def test_the_metric_matrix_shows_failed_turns_tokens_and_cost_beside_latency():
     assert rows[0][column["failed"]] == "2" and rows[1][column["failed"]] == "0 ★"
     assert rows[0][column["tokens"]] == rows[1][column["tokens"]] == "110.000"  # a tie marks neither
     assert rows[0][column["cost_1k"]] == f"{1000 * (100 * 1.0 + 10 * 2.0) / 1e6:.3f} ★"
-    assert rows[1][column["cost_1k"]] == "-"
+    assert rows[1][column["cost_1k"]] == rows[2][column["cost_1k"]] == "–"  # unpriced; the baseline pays none
 
 
 def test_cli_eval_says_how_many_requests_were_retried_and_turns_failed(stores, settings, monkeypatch,

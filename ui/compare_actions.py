@@ -1,4 +1,5 @@
 """What the Compare tab does, as functions of the services and plain values (no gradio here)."""
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import product
@@ -8,7 +9,7 @@ import pandas as pd
 from data.runs import config_of
 from data.samples import import_demo
 from data.sgd import import_sgd
-from router.comparison import WRONG, breakdown, conversation_table, matrix, summary, wrong_turns
+from router.comparison import WRONG, breakdown, conversation_table, event_errors, matrix, summary, wrong_turns
 from router.metrics import row
 from router.embedded import EMBEDDED
 from router.evaluation import Progress, RunConfig
@@ -16,17 +17,20 @@ from router.prices import load_prices, priced
 from router.settings import Settings
 from router.uploads import DATASET_TYPES, check_upload
 from services import Services
-from ui.compare_figures import invalid_frame, label_heatmap, latency_boxes, point_heatmaps
+from ui.compare_figures import invalid_bars, label_heatmap, latency_boxes, point_heatmaps
 from ui.errors import Refused
 from ui.escaping import safe
 from ui.files import write_file
 from ui.metric_names import spoken
+from ui.strategy_words import run_words
 
-RUN_HEADERS = ["✓", "id", "dataset", "config", "status", "turns", "turn accuracy", "created at"]
-QUEUE_HEADERS = ["id", "dataset", "config", "status", "routed", "failed", "turn accuracy",
+RUN_HEADERS = ["✓", "id", "dataset", "run", "status", "turns", "turn accuracy", "created at", "details"]
+QUEUE_HEADERS = ["id", "dataset", "run", "status", "routed", "failed", "turn accuracy",
                  "tokens per decision", "error"]
 WRONG_HEADERS = ["conversation", "message", "user", "gold"]  # then each run's label
 VIEW_HEADERS = ["message", "role", "text", "gold"]
+EVENT_HEADERS = ["conversation", "message", "user", "error", "gold", "predicted", "continue score",
+                 "switch score", "end score", "margin"]
 DIGITS = 3  # of the figures in the run tables
 WRONG_STYLE = "background-color: #fde2e2; color: #9b1c1c"  # a prediction that differs from gold
 SELECTED_STYLE = "background-color: #dcfce7; font-weight: 600"  # a past run selected for Delete and Export
@@ -50,14 +54,20 @@ class Comparison:
     titles: list[str]
     labels: object
     latency: object
-    invalid: pd.DataFrame
+    invalid: object
+    events: pd.DataFrame
     wrong: pd.DataFrame
     conversations: list[str]
     sources: pd.DataFrame
 
 
 def run_title(run: dict) -> str:
-    """'#id backend/model · strategy · protocol'."""
+    """'#id' and the run in words, e.g. '#3 embedded model + shipped adapter, calibrated scoring, live'."""
+    return f"#{run['id']} {run_words(config_of(run))}"
+
+
+def run_details(run: dict) -> str:
+    """'#id backend/model+adapter · strategy · protocol', the technical name."""
     return f"#{run['id']} {config_of(run).title}"
 
 
@@ -68,8 +78,9 @@ def run_choices(services: Services, dataset: str | None) -> list[tuple[str, int]
 
 def past_runs(services: Services, dataset: str | None, selected: list[int] | None = None) -> list[list]:
     """Rows of the past-runs table, the selected runs marked ✓."""
-    return [["✓" if r["id"] in (selected or []) else "", r["id"], r["dataset"], config_of(r).title, r["status"],
-             (r["metrics"] or {}).get("turns"), rounded((r["metrics"] or {}).get("turn_accuracy")), r["created_at"]]
+    return [["✓" if r["id"] in (selected or []) else "", r["id"], r["dataset"], run_words(config_of(r)), r["status"],
+             (r["metrics"] or {}).get("turns"), rounded((r["metrics"] or {}).get("turn_accuracy")), r["created_at"],
+             run_details(r)]
             for r in (services.runs.listing(dataset) if dataset else [])]
 
 
@@ -140,7 +151,7 @@ def queued_runs(services: Services) -> list[list]:
     rows = []
     for r in services.queue.listing():
         m = r["metrics"] or {}
-        rows.append([r["id"], r["dataset"], config_of(r).title, r["status"],
+        rows.append([r["id"], r["dataset"], run_words(config_of(r)), r["status"],
                      f"{r['routed'] or 0}/{r['total'] or '?'}", m.get("failed"),
                      rounded(m.get("turn_accuracy")), rounded(m.get("tokens", {}).get("per_decision")),
                      r["error"] or ""])
@@ -185,7 +196,8 @@ def compare(services: Services, run_ids: list[int] | None, only_disagreements: b
         label_heatmap(*titled[0]) if titled else None,
         latency_boxes({run_title(r): [p["latency"] for p in services.runs.predictions(r["id"])]
                        for r in runs}),
-        invalid_frame(titled), pd.DataFrame(wrong, columns=[*WRONG_HEADERS, *labels]),
+        invalid_bars(titled), errors_table(services, runs[0] if runs else None),
+        pd.DataFrame(wrong, columns=[*WRONG_HEADERS, *labels]),
         list(dict.fromkeys(w[0] for w in wrong)), pd.DataFrame(by_source[1], columns=by_source[0]))
 
 
@@ -213,10 +225,18 @@ def highlighted(table: pd.DataFrame):
     return table.style.map(lambda value: WRONG_STYLE if str(value).endswith(WRONG) else "")
 
 
-def label_figure(services: Services, run_ids: list[int] | None, title: str | None):
-    """The label confusion matrix of the shown run titled `title`, None if it is not shown."""
-    chosen = {run_title(r): r["metrics"] for r in finished(services, run_ids)}
-    return label_heatmap(title, chosen[title]) if title in chosen else None
+def looked_into(services: Services, run_ids: list[int] | None, title: str | None) -> tuple[object, pd.DataFrame]:
+    """The label confusion matrix and the event errors of the shown run titled `title` (None, empty if not shown)."""
+    run = next((r for r in finished(services, run_ids) if run_title(r) == title), None)
+    return (label_heatmap(title, run["metrics"]) if run else None), errors_table(services, run)
+
+
+def errors_table(services: Services, run: dict | None) -> pd.DataFrame:
+    """The wrong and missed switches and ends of `run`, with the scores of continue, switch and end."""
+    stored = services.runs.predictions(run["id"]) if run else []
+    predictions = {(p["conversation_id"], p["position"]): {**p, "scores": json.loads(p["scores"] or "null")}
+                   for p in stored if p["error"] is None}
+    return pd.DataFrame(event_errors(drilled(services, {"run": predictions}), predictions), columns=EVENT_HEADERS)
 
 
 def conversation_view(services: Services, run_ids: list[int] | None,

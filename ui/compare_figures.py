@@ -2,7 +2,8 @@
 
 Plotly reads titles, tick and hover labels as a subset of HTML, so user text (model names) is escaped.
 """
-import pandas as pd
+import textwrap
+
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -56,7 +57,17 @@ def latency_boxes(latencies: dict[str, list[float]]) -> go.Figure:
     return fig
 
 
-def invalid_frame(runs: Titled) -> pd.DataFrame:
-    """Invalid outputs per run, for a bar plot."""
-    return pd.DataFrame({"config": [title for title, _ in runs],
-                         "invalid": [m["invalid"] for _, m in runs]})
+def invalid_bars(runs: Titled) -> go.Figure:
+    """Invalid outputs per run as horizontal bars, each run's name whole on its own line."""
+    names = [wrapped(safe(title)) for title, _ in runs]
+    counts = [m["invalid"] for _, m in runs]
+    fig = go.Figure(go.Bar(x=counts, y=names, orientation="h", text=counts, textposition="auto"))
+    fig.update_layout(xaxis_title="invalid outputs", xaxis_tickformat="d", xaxis_rangemode="tozero",
+                      yaxis_autorange="reversed", height=120 + 60 * len(runs), margin=dict(l=10, r=10, t=30, b=40))
+    fig.update_xaxes(dtick=max(1, -(-max(counts, default=0) // 5)))  # whole numbers only
+    return fig
+
+
+def wrapped(text: str, width: int = 28) -> str:
+    """`text` broken into lines of about `width` characters at spaces (plotly's <br>)."""
+    return "<br>".join(textwrap.wrap(text, width)) or text

@@ -10,9 +10,10 @@ from router.evaluation import PROTOCOLS
 from router.strategies import DEFAULT_STRATEGY, STRATEGIES
 from services import Services
 from ui import compare_actions as act
-from ui.compare_actions import QUEUE_HEADERS, RUN_HEADERS, VIEW_HEADERS, WRONG_HEADERS, ComparePage
+from ui.compare_actions import EVENT_HEADERS, QUEUE_HEADERS, RUN_HEADERS, VIEW_HEADERS, WRONG_HEADERS, ComparePage
 from ui.errors import noted
 from ui.metric_names import LEGEND_MD
+from ui.strategy_words import strategies_md
 from ui.wiring import Loader, bound
 from ui.tuned_models import tuned_model_picker
 
@@ -71,13 +72,13 @@ def enqueue(services: Services, dataset, models, backend, adapter, strategies, p
             act.queued_runs(services))
 
 
-@noted(keep=11)
+@noted(keep=12)
 def show(services: Services, run_ids, only_disagreements):
     """Compare the chosen runs; they become the page's shown runs."""
     c = act.compare(services, run_ids, only_disagreements)
     return ("", c.summary_md, metric_table(c.table), c.points,
-            gr.update(choices=c.titles, value=c.titles[0] if c.titles else None), c.labels, c.latency, c.invalid,
-            drill_table(c.wrong, WRONG_WIDTHS), gr.update(choices=c.conversations, value=None), c.sources,
+            gr.update(choices=c.titles, value=c.titles[0] if c.titles else None), c.labels, c.events, c.latency,
+            c.invalid, drill_table(c.wrong, WRONG_WIDTHS), gr.update(choices=c.conversations, value=None), c.sources,
             ComparePage(c.runs))
 
 
@@ -95,10 +96,10 @@ def delete(services: Services, dataset, run_ids):
     return act.delete(services, run_ids), *run_choice(services, dataset)
 
 
-@noted(keep=1)
-def label_figure(services: Services, page: ComparePage, title):
-    """The label confusion matrix of the chosen shown run."""
-    return "", act.label_figure(services, page.runs, title)
+@noted(keep=2)
+def look_into(services: Services, page: ComparePage, title):
+    """The label confusion matrix and the event errors of the chosen shown run."""
+    return "", *act.looked_into(services, page.runs, title)
 
 
 @noted(keep=1)
@@ -145,8 +146,8 @@ def compare_selected(selected):
 def create_compare_tab(services: Services) -> list[Loader]:
     """Build the Compare tab and bind its events; the dataset names come on page load."""
     with gr.Tab("Compare", id="compare") as tab:
-        gr.Markdown("Evaluate model x strategy configurations on a labelled dataset "
-                    "(DESIGN.md §3 metrics, with the copy baseline), then compare the runs.")
+        gr.Markdown("Evaluate model x strategy configurations on a labelled dataset, each beside the copy "
+                    "baseline (a router that never changes task), then compare the runs.")
         with gr.Row():
             dataset = gr.Dropdown(label="Dataset", choices=[], allow_custom_value=True, scale=3)
             refresh_btn = gr.Button("Refresh", scale=1)
@@ -173,15 +174,16 @@ def create_compare_tab(services: Services) -> list[Loader]:
 
 def bind_runs(services: Services, dataset, asked: SimpleNamespace, runs: SimpleNamespace, page) -> None:
     """Bind launching, showing, deleting and exporting runs."""
-    views = [asked.show_note, runs.summary, runs.matrix, runs.points, runs.label_run, runs.labels, runs.latency,
-             runs.invalid, runs.wrong, runs.conversation, runs.sources, page]
+    views = [asked.show_note, runs.summary, runs.matrix, runs.points, runs.label_run, runs.labels, runs.events,
+             runs.latency, runs.invalid, runs.wrong, runs.conversation, runs.sources, page]
     listing = [asked.run_pick, runs.selected, runs.table, runs.selected_line]
     dataset.change(bound(run_choice, services), dataset, listing, api_name="list_runs")
     asked.launch_btn.click(bound(launch, services), [dataset, *asked.inputs], [asked.launch_note, *listing],
                            api_name="launch").then(bound(show, services), [asked.run_pick, runs.only], views)
     asked.show_btn.click(bound(show, services), [asked.run_pick, runs.only], views, api_name="show_runs")
     runs.only.change(bound(show, services), [asked.run_pick, runs.only], views)
-    runs.label_run.change(bound(label_figure, services), [page, runs.label_run], [runs.label_note, runs.labels])
+    runs.label_run.change(bound(look_into, services), [page, runs.label_run],
+                          [runs.label_note, runs.labels, runs.events], api_name="look_into_run")
     runs.conversation.change(bound(conversation_view, services), [page, runs.conversation],
                              [runs.drill_note, runs.view], api_name="show_conversation")
     runs.table.select(bound(select_run, services), [dataset, runs.selected], listing[1:])
@@ -231,7 +233,9 @@ def launch_panel(services: Services) -> SimpleNamespace:
                                    "none: the base model)")
         tuned_model_picker(services, models, adapter)
     with gr.Row():
-        strategies = gr.CheckboxGroup(list(STRATEGIES), value=[DEFAULT_STRATEGY], label="Strategies")
+        with gr.Column(scale=2):
+            strategies = gr.CheckboxGroup(list(STRATEGIES), value=[DEFAULT_STRATEGY], label="Strategies")
+            gr.Markdown(strategies_md(list(STRATEGIES)), elem_id="strategy-lines")
         protocol = gr.Radio(list(PROTOCOLS), value=PROTOCOLS[0], label="Current task",
                             info="free: the router's own previous decision, as live; "
                                  "gold: the gold previous label")
@@ -270,12 +274,19 @@ def results_panel() -> SimpleNamespace:
     points = gr.Plot(label="Confusion matrices per point (start, switch, end)", elem_id="compare-points")
     with gr.Row():
         with gr.Column():
-            label_run = gr.Dropdown(label="Label confusion matrix of", choices=[])
+            label_run = gr.Dropdown(label="Look into the run (label confusion matrix, wrong switches and ends)",
+                                    choices=[], elem_id="label-run")
             label_note = gr.Markdown(elem_id="label-note")
             labels = gr.Plot(label="Label confusion matrix")
         with gr.Column():
             latency = gr.Plot(label="Latency per decision")
-            invalid = gr.BarPlot(x="config", y="invalid", label="Invalid outputs")
+            invalid = gr.Plot(label="Invalid outputs", elem_id="compare-invalid")
+    with gr.Accordion("Wrong switches and ends of the run looked into: why the router left the task, or did not",
+                      open=True):
+        gr.Markdown("Scores of continuing the task the router was given, of the best other task (switch) and of "
+                    "no task (end); the margin is the best of switch and end less continue. '–': the strategy "
+                    "gives no scores.")
+        events = gr.Dataframe(headers=EVENT_HEADERS, interactive=False, wrap=True, elem_id="event-errors")
     with gr.Accordion("Drill down: turns the runs get wrong", open=True):
         only = gr.Checkbox(label="Only the turns where the runs disagree")
         wrong = gr.Dataframe(headers=WRONG_HEADERS, interactive=False, wrap=True, elem_id="drill-wrong")
@@ -297,6 +308,6 @@ def results_panel() -> SimpleNamespace:
     return SimpleNamespace(summary=summary, label_note=label_note, drill_note=drill_note, selected=selected,
                            selected_line=selected_line, compare_btn=compare_btn, past_note=past_note, matrix=matrix,
                            sources=sources, points=points, label_run=label_run,
-                           labels=labels, latency=latency, invalid=invalid, only=only, wrong=wrong,
+                           labels=labels, events=events, latency=latency, invalid=invalid, only=only, wrong=wrong,
                            conversation=conversation, view=view, table=table, delete_btn=delete_btn,
                            export_btns=export_btns, download=download)

@@ -25,7 +25,8 @@ METRICS = {
     "max_s": ("slowest (s)", "seconds of the slowest decision"),
     "failed": ("failed turns", "messages the backend could not route (left out of the figures)"),
     "tokens": ("tokens per decision", "prompt and answer tokens per routed message"),
-    "cost_1k": ("cost per 1,000 decisions", "from the prices in ROUTER_PRICES; '-' when unpriced"),
+    "cost_1k": ("cost per 1,000 decisions",
+                "from the prices in ROUTER_PRICES; '–' when unpriced or for the copy baseline"),
 }
 
 
@@ -36,5 +37,7 @@ def spoken(column: str) -> str:
 
 BASELINE_MD = ("- **copy baseline**: a router that never changes its mind, keeping the previous message's "
                "right task; a run worth having beats it")
+NA_MD = ("- **n/a**: a figure with no case, e.g. switch precision when no switch was predicted; "
+         "the counts beside a figure are its hits and cases, e.g. 0.800 (4/5)")
 LEGEND_MD = "\n".join([*(f"- **{safe(name)}**: {safe(meaning)}" for name, meaning in METRICS.values()),
-                       BASELINE_MD])
+                       BASELINE_MD, NA_MD])
