@@ -246,6 +246,8 @@ def test_run_a_small_comparison(page, app, tmp_path):
     page.get_by_role("button", name="Compare the selected").click()
     expect(page.locator("#compare-summary")).to_contain_text(f"#{run['id']} embedded model",
                                                              timeout=SLOW)  # figures and plots are drawn first
+    expect(page.locator("#compare-summary span[title]").first).to_have_attribute(
+        "title", f"#{run['id']} local/embedded+smollm2-router · constrained_lexical · free")  # the id on hover
 
 
 def metric_cell(page: Page, metric: str):

@@ -50,7 +50,9 @@ def test_import_launch_compare_export_delete(services, tmp_path):
     assert shown.runs == [run] and list(shown.table.columns) == ["metric", title, "copy baseline"]
     assert shown.table.iloc[0].tolist()[:2] == ["turns", 2] and "turn accuracy" in set(shown.table["metric"])
     assert all("_" not in metric for metric in shown.table["metric"]), "metrics named as a reader says them"
-    assert shown.summary_md.startswith(f"{title}: turn accuracy ")
+    assert shown.summary_md.startswith(f'<span title="#{run} local/embedded · constrained · gold">{title}: turn '
+                                       'accuracy '), "the technical name on hover"
+    assert shown.invalid.data[0].hovertext == (f"#{run} local/embedded · constrained · gold",)
     assert "vs copy baseline 0.00 (+" in shown.summary_md
     figures = shown.table.set_index("metric")  # TINY has a start and an end, no switch
     assert figures.loc["switch recall"].tolist() == ["n/a", "n/a"], "no gold switch: recall undefined, not 0"

@@ -12,6 +12,7 @@ from router.conversation import Conversation, Turn
 from router.errors import CatalogError, InputError
 from ui.compare_figures import label_heatmap, latency_boxes, point_heatmaps
 from ui.errors import noted
+from ui.escaping import hover_md
 from ui.validate_view import assigned_text, chat, describe, generated_text, guidelines_view
 
 PAYLOADS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>"]
@@ -53,6 +54,13 @@ def test_compare_figures_escape_run_titles(payload):
                latency_boxes({title: [0.1, 0.2]})]
     for fig in figures:
         assert_escaped(json.dumps(json.loads(fig.to_json())), payload)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_hover_text_escapes_the_shown_text_and_the_tip(payload):
+    shown = hover_md(f"run {payload}", f'tip" onmouseover="x {payload}')
+    assert_escaped(shown, payload)
+    assert shown.startswith('<span title="tip&quot; onmouseover=&quot;x '), "the tip cannot leave its attribute"
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)

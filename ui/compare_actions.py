@@ -19,7 +19,7 @@ from router.uploads import DATASET_TYPES, check_upload
 from services import Services
 from ui.compare_figures import invalid_bars, label_heatmap, latency_boxes, point_heatmaps
 from ui.errors import Refused
-from ui.escaping import safe
+from ui.escaping import hover_md, safe
 from ui.files import write_file
 from ui.metric_names import spoken
 from ui.strategy_words import run_words
@@ -190,13 +190,14 @@ def compare(services: Services, run_ids: list[int] | None, only_disagreements: b
     labels = predicted(services, runs)
     wrong = wrong_turns(drilled(services, labels), labels, only_disagreements)
     by_source = breakdown(titled)
+    sentences_md = "  \n".join(hover_md(summary(t, m), run_details(r)) for r, (t, m) in zip(runs, titled))
     return Comparison(
-        [r["id"] for r in runs], "  \n".join(safe(summary(t, m)) for t, m in titled),
+        [r["id"] for r in runs], sentences_md,
         by_metric(*matrix(titled)), point_heatmaps(titled), [t for t, _ in titled],
         label_heatmap(*titled[0]) if titled else None,
         latency_boxes({run_title(r): [p["latency"] for p in services.runs.predictions(r["id"])]
                        for r in runs}),
-        invalid_bars(titled), errors_table(services, runs[0] if runs else None),
+        invalid_bars(titled, [run_details(r) for r in runs]), errors_table(services, runs[0] if runs else None),
         pd.DataFrame(wrong, columns=[*WRONG_HEADERS, *labels]),
         list(dict.fromkeys(w[0] for w in wrong)), pd.DataFrame(by_source[1], columns=by_source[0]))
 

@@ -12,3 +12,9 @@ MARKDOWN = str.maketrans({"[": "&#91;", "]": "&#93;", "`": "&#96;"})
 def safe(text: object) -> str:
     """`text` with &, < and > escaped, and Markdown's link and code marks, so it shows as typed."""
     return html.escape(str(text), quote=False).translate(MARKDOWN)
+
+
+def hover_md(text: object, tip: object) -> str:
+    """`text` shown as typed, with `tip` (also escaped) shown when the pointer rests on it."""
+    tip_md = html.escape(str(tip)).translate(MARKDOWN)  # quotes too: it sits in an attribute
+    return f'<span title="{tip_md}">{safe(text)}</span>'
