@@ -535,7 +535,8 @@ def test_the_default_router_starts_switches_and_ends_a_task_then_says_what_it_ca
     sign_in(page)
     page.get_by_role("tab", name="Chat").click()
     expect(page.locator("#chat-router")).to_have_text(
-        "Router: the embedded smollm2-135m (local) · adapter smollm2-router · strategy constrained_lexical")
+        "Router: the embedded smollm2-135m (local) · adapter smollm2-router · "
+        "strategy calibrated scoring + word match (constrained_lexical)")
     expect(page.locator("#chat-active")).to_contain_text("Active task: none")  # not blank before a message
     page.get_by_text("Models", exact=True).click()
     adapter = page.get_by_label("Router adapter (PEFT folder")

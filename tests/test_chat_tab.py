@@ -18,7 +18,7 @@ def test_the_default_router_is_named_with_its_adapter_and_strategy():
     line = router_named(Models(router_adapter=default_adapter(None)), Settings.from_env({}))
     assert router_named(Models(router_adapter=""), Settings.from_env({})) == line, "blank: the default router"
     assert line == ("**Router:** the embedded smollm2-135m (local) · adapter smollm2-router · "
-                    "strategy constrained_lexical")
+                    "strategy calibrated scoring + word match (constrained_lexical)")
     assert SHIPPED_ADAPTER.name == "smollm2-router"
 
 
@@ -26,7 +26,7 @@ def test_the_untuned_base_model_is_flagged_and_a_served_model_named():
     assert "untuned embedded base model" in router_named(Models(router_adapter="none"), Settings.from_env({}))
     served = router_named(Models("openai", "qwen<3>", "zero_shot", router_adapter="/some/adapter"),
                           Settings.from_env({}))
-    assert served == "**Router:** qwen&lt;3&gt; (openai) · no adapter · strategy zero_shot"
+    assert served == "**Router:** qwen&lt;3&gt; (openai) · no adapter · strategy zero-shot answer (zero_shot)"
 
 
 def test_the_panel_says_when_the_small_embedded_model_writes_the_replies():

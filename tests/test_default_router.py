@@ -48,6 +48,6 @@ def test_adapter_none_is_the_base_model_and_is_stored_so(settings, cli):
 
 def test_the_chat_names_the_same_default_router(settings):
     line = router_named(Models(), settings)
-    assert f"adapter {SHIPPED_ADAPTER.name}" in line and f"strategy {DEFAULT_STRATEGY}" in line
+    assert f"adapter {SHIPPED_ADAPTER.name}" in line and f"({DEFAULT_STRATEGY})" in line
     assert settings.adapter_for("local", "some/other-model", None) is None, "the shipped adapter is the embedded's"
     assert settings.adapter_for("openai", None, None) is None

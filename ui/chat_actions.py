@@ -13,6 +13,7 @@ from router.strategies import DEFAULT_STRATEGY
 from services import Services
 from ui.errors import Refused
 from ui.escaping import safe
+from ui.strategy_words import strategy_title
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def router_named(models: Models, settings: Settings) -> str:
     model_md = safe(model) if model else f"the embedded {safe(EMBEDDED)}" if local else "the server's default model"
     adapter_md = f"adapter {safe(Path(adapter).name)}" if adapter and local else "no adapter"
     router_md = (f"**Router:** {model_md} ({safe(models.router_backend)}) · {adapter_md} · "
-                 f"strategy {safe(models.strategy)}")
+                 f"strategy {safe(strategy_title(models.strategy))} ({safe(models.strategy)})")
     untuned = local and not model and not adapter
     return router_md + ("  \n" + UNTUNED_MD if untuned else "")
 
