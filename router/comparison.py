@@ -139,7 +139,11 @@ Prediction = dict  # a stored prediction: its label, the task it was given (prev
 
 
 def event_errors(conversations: list[Conversation], predictions: dict[tuple[object, int], Prediction]) -> list[list]:
-    """The run's wrong and missed switches and ends: turn, message, labels, event scores and margin."""
+    """The run's wrong and missed switches and ends: turn, message, labels, the task it was on, cause, scores, margin.
+
+    Events are judged against the gold previous label, so live a router still on a task it wrongly
+    chose earlier makes a wrong switch at each message: the cause says so ('earlier error').
+    """
     out = []
     for conv in conversations:
         for position, gold, previous in cases(conv):
@@ -148,8 +152,17 @@ def event_errors(conversations: list[Conversation], predictions: dict[tuple[obje
             if what:
                 scores = event_scores(p["scores"], p["previous"])
                 out.append([conv.id, message_number(conv, position), conv.turns[position].content, what,
-                            name(gold), name(p["label"]), *(figure(v) for v in (*scores, margin(*scores)))])
+                            name(gold), name(p["previous"]), name(p["label"]), cause(p["previous"], previous),
+                            *(figure(v) for v in (*scores, margin(*scores)))])
     return out
+
+
+CARRIED, HERE = "earlier error", "this message"  # the causes of an event error
+
+
+def cause(given: str | None, previous: str | None) -> str:
+    """Whether the router was already on a wrong task (an earlier error carried on) or erred at this message."""
+    return HERE if given == previous else CARRIED
 
 
 def misjudged(gold: Event, guess: Event) -> str:

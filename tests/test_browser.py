@@ -322,6 +322,7 @@ def test_compare_two_runs_figures_drill_down_and_exports(page, app):
     expect(view.locator("th").filter(has_text=f"#{runs[0]['id']}")).to_be_visible()
     right_edge_inside(page, "#drill-view")
     right_edge_inside(page, "#drill-wrong")
+    right_edge_inside(page, "#event-errors")  # twelve columns, the router's own task and the cause among them
     wrong = view.get_by_role("gridcell").filter(has_text="✗").first
     expect(wrong).to_have_css("background-color", "rgb(253, 226, 226)")  # a wrong prediction stands out
     expect(titles).to_have_count(6)  # the figures stay

@@ -179,6 +179,27 @@ def test_the_error_view_lists_a_wrong_switch_with_its_event_scores_and_margin(se
     table = act.errors_table(services, services.runs.get(run))
     assert list(table.columns) == act.EVENT_HEADERS
     assert table.values.tolist() == [
-        ["e-1", 2, "Also <b>the attendees</b>", "wrong switch", "meeting_minutes", "follow_up_email",
-         "0.300", "0.600", "0.100", "0.300"],
-        ["e-1", 3, "Thanks, bye", "missed end", "none", "meeting_minutes", "–", "–", "–", "–"]]
+        ["e-1", 2, "Also <b>the attendees</b>", "wrong switch", "meeting_minutes", "meeting_minutes",
+         "follow_up_email", "this message", "0.300", "0.600", "0.100", "0.300"],
+        ["e-1", 3, "Thanks, bye", "missed end", "none", "meeting_minutes", "meeting_minutes", "this message",
+         "–", "–", "–", "–"]]
+    assert act.causes_md(table).startswith("**0 of 2** event errors came while the router was already on a wrong")
+
+
+def test_live_a_wrong_start_carried_on_is_an_earlier_error_not_one_at_the_message(services):
+    services.datasets.add("carried", [Conversation("c-1", (
+        Turn("user", "Write the minutes of our meeting", "meeting_minutes", True), Turn("assistant", "Sure"),
+        Turn("user", "Anna and Marc attended", "meeting_minutes", True), Turn("assistant", "Noted"),
+        Turn("user", "Thanks, bye", None, True)))])
+    run = services.runs.create(RunConfig("carried", "constrained", protocol="free"))
+    [pk] = {c.meta["pk"] for c in services.datasets.conversations("carried")}
+    for position, label, previous in ((0, "memo_from_ideas", None), (2, "memo_from_ideas", "memo_from_ideas"),
+                                      (4, "memo_from_ideas", "memo_from_ideas")):  # a wrong start, then kept
+        scores = {"meeting_minutes": 0.2, "memo_from_ideas": 0.7, "linkedin_post": 0.05, "none": 0.05}
+        services.runs.save(run, pk, position, Decision(label, previous, event_between(previous, label), True, 0.1,
+                                                       "constrained", "", scores))
+    table = act.errors_table(services, services.runs.get(run))
+    assert table[["message", "error", "router was on", "cause"]].values.tolist() == [
+        [2, "wrong switch", "memo_from_ideas", "earlier error"],  # judged against gold's meeting_minutes
+        [3, "missed end, wrong switch", "memo_from_ideas", "earlier error"]]
+    assert act.causes_md(table).startswith("**2 of 2** event errors came while the router was already on a wrong")

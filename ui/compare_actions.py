@@ -9,7 +9,7 @@ import pandas as pd
 from data.runs import config_of
 from data.samples import import_demo
 from data.sgd import import_sgd
-from router.comparison import WRONG, breakdown, conversation_table, event_errors, matrix, summary, wrong_turns
+from router.comparison import CARRIED, WRONG, breakdown, conversation_table, event_errors, matrix, summary, wrong_turns
 from router.metrics import row
 from router.embedded import EMBEDDED
 from router.evaluation import Progress, RunConfig
@@ -29,8 +29,8 @@ QUEUE_HEADERS = ["id", "dataset", "run", "status", "routed", "failed", "turn acc
                  "tokens per decision", "error"]
 WRONG_HEADERS = ["conversation", "message", "user", "gold"]  # then each run's label
 VIEW_HEADERS = ["message", "role", "text", "gold"]
-EVENT_HEADERS = ["conversation", "message", "user", "error", "gold", "predicted", "continue score",
-                 "switch score", "end score", "margin"]
+EVENT_HEADERS = ["conversation", "message", "user", "error", "gold", "router was on", "predicted", "cause",
+                 "continue score", "switch score", "end score", "margin"]
 DIGITS = 3  # of the figures in the run tables
 WRONG_STYLE = "background-color: #fde2e2; color: #9b1c1c"  # a prediction that differs from gold
 SELECTED_STYLE = "background-color: #dcfce7; font-weight: 600"  # a past run selected for Delete and Export
@@ -56,6 +56,7 @@ class Comparison:
     latency: object
     invalid: object
     events: pd.DataFrame
+    causes_md: str
     wrong: pd.DataFrame
     conversations: list[str]
     sources: pd.DataFrame
@@ -190,6 +191,7 @@ def compare(services: Services, run_ids: list[int] | None, only_disagreements: b
     labels = predicted(services, runs)
     wrong = wrong_turns(drilled(services, labels), labels, only_disagreements)
     by_source = breakdown(titled)
+    errors = errors_table(services, runs[0] if runs else None)
     sentences_md = "  \n".join(hover_md(summary(t, m), run_details(r)) for r, (t, m) in zip(runs, titled))
     return Comparison(
         [r["id"] for r in runs], sentences_md,
@@ -197,7 +199,7 @@ def compare(services: Services, run_ids: list[int] | None, only_disagreements: b
         label_heatmap(*titled[0]) if titled else None,
         latency_boxes({run_title(r): [p["latency"] for p in services.runs.predictions(r["id"])]
                        for r in runs}),
-        invalid_bars(titled, [run_details(r) for r in runs]), errors_table(services, runs[0] if runs else None),
+        invalid_bars(titled, [run_details(r) for r in runs]), errors, causes_md(errors),
         pd.DataFrame(wrong, columns=[*WRONG_HEADERS, *labels]),
         list(dict.fromkeys(w[0] for w in wrong)), pd.DataFrame(by_source[1], columns=by_source[0]))
 
@@ -226,10 +228,23 @@ def highlighted(table: pd.DataFrame):
     return table.style.map(lambda value: WRONG_STYLE if str(value).endswith(WRONG) else "")
 
 
-def looked_into(services: Services, run_ids: list[int] | None, title: str | None) -> tuple[object, pd.DataFrame]:
-    """The label confusion matrix and the event errors of the shown run titled `title` (None, empty if not shown)."""
+def looked_into(services: Services, run_ids: list[int] | None,
+                title: str | None) -> tuple[object, pd.DataFrame, str]:
+    """The label confusion matrix, event errors and their causes of the shown run titled `title` (None if not shown)."""
     run = next((r for r in finished(services, run_ids) if run_title(r) == title), None)
-    return (label_heatmap(title, run["metrics"]) if run else None), errors_table(services, run)
+    errors = errors_table(services, run)
+    return (label_heatmap(title, run["metrics"]) if run else None), errors, causes_md(errors)
+
+
+def causes_md(errors: pd.DataFrame) -> str:
+    """How many of the event errors came from an earlier wrong task carried on, and what that means, as Markdown."""
+    if errors.empty:
+        return ""
+    carried, here = int((errors["cause"] == CARRIED).sum()), int((errors["cause"] != CARRIED).sum())
+    return (f"**{int(carried)} of {len(errors)}** event errors came while the router was already on a wrong task "
+            f"(cause '{safe(CARRIED)}': a wrong start or switch earlier, carried on; each such message counts as a "
+            f"wrong switch), **{int(here)}** at the message itself. Many earlier errors: look at task "
+            f"selection at the starts first.")
 
 
 def errors_table(services: Services, run: dict | None) -> pd.DataFrame:

@@ -72,14 +72,14 @@ def enqueue(services: Services, dataset, models, backend, adapter, strategies, p
             act.queued_runs(services))
 
 
-@noted(keep=12)
+@noted(keep=13)
 def show(services: Services, run_ids, only_disagreements):
     """Compare the chosen runs; they become the page's shown runs."""
     c = act.compare(services, run_ids, only_disagreements)
     return ("", c.summary_md, metric_table(c.table), c.points,
-            gr.update(choices=c.titles, value=c.titles[0] if c.titles else None), c.labels, c.events, c.latency,
-            c.invalid, drill_table(c.wrong, WRONG_WIDTHS), gr.update(choices=c.conversations, value=None), c.sources,
-            ComparePage(c.runs))
+            gr.update(choices=c.titles, value=c.titles[0] if c.titles else None), c.labels, event_table(c.events),
+            c.causes_md, c.latency, c.invalid, drill_table(c.wrong, WRONG_WIDTHS),
+            gr.update(choices=c.conversations, value=None), c.sources, ComparePage(c.runs))
 
 
 METRIC_WIDTH = 17  # % of the table (1,214 px at 1440 px wide): about 200 px for the metric; the runs share the rest
@@ -96,10 +96,11 @@ def delete(services: Services, dataset, run_ids):
     return act.delete(services, run_ids), *run_choice(services, dataset)
 
 
-@noted(keep=2)
+@noted(keep=3)
 def look_into(services: Services, page: ComparePage, title):
-    """The label confusion matrix and the event errors of the chosen shown run."""
-    return "", *act.looked_into(services, page.runs, title)
+    """The label confusion matrix, the event errors and their causes of the chosen shown run."""
+    heatmap, errors, causes_md = act.looked_into(services, page.runs, title)
+    return "", heatmap, event_table(errors), causes_md
 
 
 @noted(keep=1)
@@ -116,6 +117,12 @@ def export(services: Services, run_ids, kind):
 
 WRONG_WIDTHS = [10, 6, 30, 14]  # % of the table: conversation, message, user, gold; the runs share the rest
 VIEW_WIDTHS = [6, 8, 32, 14]  # message, role, text, gold
+EVENT_WIDTHS = [8, 5, 22, 10, 9, 9, 9, 8]  # conversation ... cause; the four scores share the rest
+
+
+def event_table(table):
+    """The event errors with every column in view: the scores share what the words leave."""
+    return gr.update(value=table, column_widths=widths(table, EVENT_WIDTHS))
 
 
 def drill_table(table, fixed: list[int]):
@@ -175,7 +182,7 @@ def create_compare_tab(services: Services) -> list[Loader]:
 def bind_runs(services: Services, dataset, asked: SimpleNamespace, runs: SimpleNamespace, page) -> None:
     """Bind launching, showing, deleting and exporting runs."""
     views = [asked.show_note, runs.summary, runs.matrix, runs.points, runs.label_run, runs.labels, runs.events,
-             runs.latency, runs.invalid, runs.wrong, runs.conversation, runs.sources, page]
+             runs.causes, runs.latency, runs.invalid, runs.wrong, runs.conversation, runs.sources, page]
     listing = [asked.run_pick, runs.selected, runs.table, runs.selected_line]
     dataset.change(bound(run_choice, services), dataset, listing, api_name="list_runs")
     asked.launch_btn.click(bound(launch, services), [dataset, *asked.inputs], [asked.launch_note, *listing],
@@ -183,7 +190,7 @@ def bind_runs(services: Services, dataset, asked: SimpleNamespace, runs: SimpleN
     asked.show_btn.click(bound(show, services), [asked.run_pick, runs.only], views, api_name="show_runs")
     runs.only.change(bound(show, services), [asked.run_pick, runs.only], views)
     runs.label_run.change(bound(look_into, services), [page, runs.label_run],
-                          [runs.label_note, runs.labels, runs.events], api_name="look_into_run")
+                          [runs.label_note, runs.labels, runs.events, runs.causes], api_name="look_into_run")
     runs.conversation.change(bound(conversation_view, services), [page, runs.conversation],
                              [runs.drill_note, runs.view], api_name="show_conversation")
     runs.table.select(bound(select_run, services), [dataset, runs.selected], listing[1:])
@@ -285,7 +292,9 @@ def results_panel() -> SimpleNamespace:
                       open=True):
         gr.Markdown("Scores of continuing the task the router was given, of the best other task (switch) and of "
                     "no task (end); the margin is the best of switch and end less continue. '–': the strategy "
-                    "gives no scores.")
+                    "gives no scores. 'router was on': the task the router had when the message came (live, its "
+                    "own earlier decision).")
+        causes = gr.Markdown(elem_id="event-causes")
         events = gr.Dataframe(headers=EVENT_HEADERS, interactive=False, wrap=True, elem_id="event-errors")
     with gr.Accordion("Drill down: turns the runs get wrong", open=True):
         only = gr.Checkbox(label="Only the turns where the runs disagree")
@@ -307,7 +316,7 @@ def results_panel() -> SimpleNamespace:
         past_note = gr.Markdown(elem_id="past-note")
     return SimpleNamespace(summary=summary, label_note=label_note, drill_note=drill_note, selected=selected,
                            selected_line=selected_line, compare_btn=compare_btn, past_note=past_note, matrix=matrix,
-                           sources=sources, points=points, label_run=label_run,
-                           labels=labels, events=events, latency=latency, invalid=invalid, only=only, wrong=wrong,
+                           sources=sources, points=points, label_run=label_run, labels=labels, events=events,
+                           causes=causes, latency=latency, invalid=invalid, only=only, wrong=wrong,
                            conversation=conversation, view=view, table=table, delete_btn=delete_btn,
                            export_btns=export_btns, download=download)
