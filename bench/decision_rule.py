@@ -1,7 +1,8 @@
 """Which event biases for the default router: a switch or an end must beat continuing by a margin.
 
     python bench/decision_rule.py --sgd ../shared/sgd/dev [--skip 60] [--limit 100]
-        [--jsonl FILE ...] [--free SWITCH,END ...] [--adapter none|FOLDER] [--strategy S] [--scores FILE]
+        [--jsonl FILE ...] [--free SWITCH,END|layer ...] [--adapter none|FOLDER] [--strategy S] [--scores FILE]
+        [--layer] [--check FILE ...] [--check-sgd N]
 
 Tuning data: SGD dialogues `--skip` onwards (by default past the first 60 of `--services mixed`,
 which the README reports on), and any `--jsonl` files given. Every labelled user turn is routed
@@ -11,13 +12,25 @@ those, so one pass prints turn accuracy, task selection and switch / end recall 
 every (switch, end) bias of the grid. Under the free protocol the current task depends on the
 earlier decisions: `--free 1,2 2,3` routes the same conversations live once per pair given.
 `--scores FILE` keeps the scored turns in FILE (JSON) and reads them from there on the next run.
+
+`--layer` also fits a candidate rule on the same turns: a logistic layer (scikit-learn) over the
+label scores that decides continue / switch (to the best other task) / end from log p(current),
+log p(none), the best other task's log-probability and their differences; it prints its
+gold-protocol figures by 5-fold cross-validation over conversations, and `--free layer` routes
+live with it fitted on every tuning turn. `--check FILE ...` / `--check-sgd N` (the first N SGD
+dialogues, the reported ones) route those conversations live instead of the tuning ones.
 """
 import argparse
 import itertools
 import json
+import math
 import sys
 from dataclasses import replace
 from pathlib import Path
+
+import numpy as np  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.model_selection import GroupKFold  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -49,11 +62,16 @@ def scored(router: Router, conversations: list[Conversation], catalog: Catalog) 
     return turns
 
 
-def judged(turns: list[dict], biases: EventBiases) -> list[Judged]:
-    """The decisions the rule with `biases` makes on the scored turns."""
+def biased(biases: EventBiases):
+    """The event-biased rule as a function of (scores, current)."""
+    return lambda scores, current: choose(scores, current, biases)
+
+
+def judged(turns: list[dict], pick) -> list[Judged]:
+    """The decisions the rule `pick(scores, current)` makes on the scored turns."""
     out = []
     for t in turns:
-        best = choose(t["scores"], t["previous"], biases)
+        best = pick(t["scores"], t["previous"])
         out.append(Judged(t["conv"], t["position"], t["source"], t["gold"], t["previous"],
                           None if best == NONE else best))
     return out
@@ -81,17 +99,76 @@ def sweep(turns: list[dict]) -> None:
     print(f"\ngold protocol, {len(turns)} turns")
     print(HEADER)
     for switch, end in itertools.product(GRID, GRID):
-        print(line(f"{switch:g},{end:g}", metrics(judged(turns, EventBiases(switch, end)))))
+        print(line(f"{switch:g},{end:g}", metrics(judged(turns, biased(EventBiases(switch, end))))))
 
 
-def live(router: Router, conversations: list[Conversation], catalog: Catalog, pairs: list[str]) -> None:
-    """Route the conversations under the free protocol once per bias pair and print the metrics."""
+def log(p: float) -> float:
+    """A probability's logarithm, 0 counted as 1e-30."""
+    return math.log(max(p, 1e-30))
+
+
+def leaving(scores: dict[str, float], current: str) -> tuple[list[float], str]:
+    """The layer's features of a turn on the task `current`, and the best other task."""
+    other, best = max((log(v), label) for label, v in scores.items() if label not in (current, NONE))
+    stay, end = log(scores[current]), log(scores[NONE])
+    return [stay, end, other, other - stay, end - stay], best
+
+
+def on_a_task(t: dict) -> bool:
+    """Whether the scored turn's current task is one of its labels (the layer decides those)."""
+    return t["previous"] not in (None, NONE) and t["previous"] in t["scores"]
+
+
+EVENTS = ("continue", "switch", "end")  # the layer's classes
+
+
+def event_of(t: dict) -> int:
+    """The gold event class of a scored turn on a task."""
+    gold = NONE if t["gold"] is None else t["gold"]
+    return 0 if gold == t["previous"] else 2 if gold == NONE else 1
+
+
+class ScoreLayer:
+    """A candidate rule: continue / switch / end decided by a logistic layer over the label scores."""
+
+    def __init__(self, turns: list[dict]):
+        rows = [t for t in turns if on_a_task(t)]
+        features = [leaving(t["scores"], t["previous"])[0] for t in rows]
+        self.model = LogisticRegression(max_iter=2000).fit(features, [event_of(t) for t in rows])
+
+    def pick(self, scores: dict[str, float], current: str | None) -> str:
+        """The label the layer decides; from no task, the biased rule's (no bias)."""
+        if current in (None, NONE) or current not in scores:
+            return choose(scores, current, EventBiases())
+        features, best = leaving(scores, current)
+        event = EVENTS[int(np.argmax(self.model.decision_function([features])[0]))]
+        return {"continue": current, "switch": best, "end": NONE}[event]
+
+
+def cross_validated(turns: list[dict]) -> None:
+    """Print the layer's gold-protocol metrics, each conversation's turns decided by a layer fitted without it."""
+    groups = [t["conv"] for t in turns]
+    out = []
+    for fit, held in GroupKFold(5).split(turns, groups=groups):
+        layer = ScoreLayer([turns[k] for k in fit])
+        out += judged([turns[k] for k in held], layer.pick)
+    print(line("layer (5-fold)", metrics(out)))
+
+
+def live(router: Router, conversations: list[Conversation], catalog: Catalog, rules: list[str],
+         turns: list[dict]) -> None:
+    """Route the conversations under the free protocol once per rule (a bias pair, or 'layer'); print the metrics."""
     print(f"\nfree protocol, {sum(len(cases(c)) for c in conversations)} turns")
     print(HEADER)
-    for pair in pairs:
-        switch, end = (float(v) for v in pair.split(","))
-        router.strategy.biases = EventBiases(switch, end)
-        print(line(pair, metrics(Evaluation(router, catalog, "free").run(conversations))), flush=True)
+    for rule in rules:
+        if rule == "layer":
+            router.strategy.pick = ScoreLayer(turns).pick
+        else:
+            router.strategy.pick = biased(EventBiases(*(float(v) for v in rule.split(","))))
+        m = metrics(Evaluation(router, catalog, "free").run(conversations))
+        print(line(rule, m), flush=True)
+        for source, figures in m["by_source"].items() if len(m["by_source"]) > 1 else ():
+            print(line(f"  {source}", figures), flush=True)
 
 
 def main() -> None:
@@ -102,7 +179,10 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=100, help="SGD dialogues used after those")
     parser.add_argument("--jsonl", nargs="*", default=[], help="labelled JSONL files to tune on too")
     parser.add_argument("--catalog", default=str(ROOT / "data" / "default_catalog.json"))
-    parser.add_argument("--free", nargs="*", default=[], metavar="SWITCH,END")
+    parser.add_argument("--free", nargs="*", default=[], metavar="SWITCH,END|layer")
+    parser.add_argument("--layer", action="store_true", help="also fit and cross-validate the logistic layer")
+    parser.add_argument("--check", nargs="*", default=[], help="labelled JSONL files to route live instead")
+    parser.add_argument("--check-sgd", type=int, default=0, help="first N SGD dialogues to route live instead")
     parser.add_argument("--strategy", default=DEFAULT_STRATEGY)
     parser.add_argument("--adapter", default=None, help="adapter folder; none: the base model (default: shipped)")
     parser.add_argument("--scores", type=Path, help="JSON file keeping the scored turns between runs")
@@ -111,7 +191,7 @@ def main() -> None:
     catalog = Catalog.load(args.catalog)
     adapter = settings.default_adapter if args.adapter is None else default_adapter(args.adapter)
     strategy = create_strategy(args.strategy, settings.prompts_dir)
-    strategy.biases = EventBiases()
+    strategy.pick = biased(EventBiases())
     router = Router(create_backend("local", adapter=adapter, settings=settings), strategy)
     conversations = []
     if args.sgd:
@@ -126,7 +206,12 @@ def main() -> None:
         if args.scores:
             args.scores.write_text(json.dumps(turns))
     sweep(turns)
-    live(router, conversations, catalog, args.free)
+    if args.layer:
+        cross_validated(turns)
+    checked = [replace(c, source=Path(path).stem) for path in args.check for c in read_jsonl(path, catalog)]
+    if args.check_sgd:
+        checked += read_sgd(args.sgd, limit=args.check_sgd, services="mixed")
+    live(router, checked or conversations, catalog, args.free, turns)
 
 
 if __name__ == "__main__":

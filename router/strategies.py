@@ -135,8 +135,12 @@ class Constrained(Strategy):
             outcome = free_text(backend, prompt, catalog, session)
             note = f"constraint unsupported by {backend.name}: fell back to free text"
             return replace(outcome, raw=f"{note}\n{outcome.raw}")
-        best = choose(scores, prompt.current, self.biases)
+        best = self.pick(scores, prompt.current)
         return Outcome(label=None if best == NONE else best, valid=True, raw=self.note, scores=scores)
+
+    def pick(self, scores: dict[str, float], current: str | None) -> str:
+        """The label decided from the scored labels (NONE for none): the event-biased rule."""
+        return choose(scores, current, self.biases)
 
     def answers(self, prompt: Prompt, candidates: list[str]) -> list[str]:
         """The texts of the candidates as scored after the prompt."""

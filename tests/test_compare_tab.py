@@ -163,20 +163,27 @@ def test_refusals_name_the_control_at_fault(services):
         act.compare(services, [99], False)
 
 
-def test_the_error_view_lists_a_wrong_switch_with_its_event_scores_and_margin(services):
-    services.datasets.add("errs", [Conversation("e-1", (
-        Turn("user", "Write the minutes of our meeting", "meeting_minutes", True), Turn("assistant", "Sure"),
-        Turn("user", "Also <b>the attendees</b>", "meeting_minutes", True), Turn("assistant", "Done"),
-        Turn("user", "Thanks, bye", None, True)))])
-    run = services.runs.create(RunConfig("errs", "constrained", protocol="gold"))
-    [pk] = {c.meta["pk"] for c in services.datasets.conversations("errs")}
-    for position, label, previous, scores in (
-            (0, "meeting_minutes", None, {"meeting_minutes": 0.9, "none": 0.1}),
-            (2, "follow_up_email", "meeting_minutes", {"meeting_minutes": 0.3, "follow_up_email": 0.6, "none": 0.1}),
-            (4, "meeting_minutes", "meeting_minutes", None)):  # an end missed by a strategy with no scores
+MEETING = (Turn("user", "Write the minutes of our meeting", "meeting_minutes", True), Turn("assistant", "Sure"),
+           Turn("user", "Also <b>the attendees</b>", "meeting_minutes", True), Turn("assistant", "Done"),
+           Turn("user", "Thanks, bye", None, True))
+
+
+def errors_of(services, protocol: str, decisions: list[tuple]):
+    """The error view of a run of `protocol` that made `decisions` (position, label, previous, scores) on MEETING."""
+    services.datasets.add(protocol, [Conversation("e-1", MEETING)])
+    run = services.runs.create(RunConfig(protocol, "constrained", protocol=protocol))
+    [pk] = {c.meta["pk"] for c in services.datasets.conversations(protocol)}
+    for position, label, previous, scores in decisions:
         services.runs.save(run, pk, position, Decision(label, previous, event_between(previous, label), True, 0.1,
                                                        "constrained", "", scores))
-    table = act.errors_table(services, services.runs.get(run))
+    return act.errors_table(services, services.runs.get(run))
+
+
+def test_the_error_view_lists_a_wrong_switch_with_its_event_scores_and_margin(services):
+    table = errors_of(services, "gold", [
+        (0, "meeting_minutes", None, {"meeting_minutes": 0.9, "none": 0.1}),
+        (2, "follow_up_email", "meeting_minutes", {"meeting_minutes": 0.3, "follow_up_email": 0.6, "none": 0.1}),
+        (4, "meeting_minutes", "meeting_minutes", None)])  # an end missed by a strategy with no scores
     assert list(table.columns) == act.EVENT_HEADERS
     assert table.values.tolist() == [
         ["e-1", 2, "Also <b>the attendees</b>", "wrong switch", "meeting_minutes", "meeting_minutes",
@@ -187,18 +194,10 @@ def test_the_error_view_lists_a_wrong_switch_with_its_event_scores_and_margin(se
 
 
 def test_live_a_wrong_start_carried_on_is_an_earlier_error_not_one_at_the_message(services):
-    services.datasets.add("carried", [Conversation("c-1", (
-        Turn("user", "Write the minutes of our meeting", "meeting_minutes", True), Turn("assistant", "Sure"),
-        Turn("user", "Anna and Marc attended", "meeting_minutes", True), Turn("assistant", "Noted"),
-        Turn("user", "Thanks, bye", None, True)))])
-    run = services.runs.create(RunConfig("carried", "constrained", protocol="free"))
-    [pk] = {c.meta["pk"] for c in services.datasets.conversations("carried")}
-    for position, label, previous in ((0, "memo_from_ideas", None), (2, "memo_from_ideas", "memo_from_ideas"),
-                                      (4, "memo_from_ideas", "memo_from_ideas")):  # a wrong start, then kept
-        scores = {"meeting_minutes": 0.2, "memo_from_ideas": 0.7, "linkedin_post": 0.05, "none": 0.05}
-        services.runs.save(run, pk, position, Decision(label, previous, event_between(previous, label), True, 0.1,
-                                                       "constrained", "", scores))
-    table = act.errors_table(services, services.runs.get(run))
+    scores = {"meeting_minutes": 0.2, "memo_from_ideas": 0.7, "linkedin_post": 0.05, "none": 0.05}
+    table = errors_of(services, "free", [(0, "memo_from_ideas", None, scores),  # a wrong start, then kept
+                                         (2, "memo_from_ideas", "memo_from_ideas", scores),
+                                         (4, "memo_from_ideas", "memo_from_ideas", scores)])
     assert table[["message", "error", "router was on", "cause"]].values.tolist() == [
         [2, "wrong switch", "memo_from_ideas", "earlier error"],  # judged against gold's meeting_minutes
         [3, "missed end, wrong switch", "memo_from_ideas", "earlier error"]]
