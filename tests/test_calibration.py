@@ -193,7 +193,8 @@ def test_the_base_model_keeps_its_probability_of_none(backend):
     plain, calibrated = (Router(backend, create_strategy(name, PROMPTS)).route(conv, catalog)
                          for name in ("constrained", "constrained_calibrated"))
     assert [d.label for d in plain] == [d.label for d in calibrated] == [None, None, None]
-    assert [c.scores["none"] for c in calibrated] == pytest.approx([p.scores["none"] for p in plain])
+    # the same probability up to float32 noise: a decision that reuses the read-ahead cache differs by ~2e-6
+    assert [c.scores["none"] for c in calibrated] == pytest.approx([p.scores["none"] for p in plain], rel=1e-4)
     assert any(c.scores != p.scores for p, c in zip(plain, calibrated))
 
 
