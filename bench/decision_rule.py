@@ -28,9 +28,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.model_selection import GroupKFold  # noqa: E402
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -114,35 +113,31 @@ def leaving(scores: dict[str, float], current: str) -> tuple[list[float], str]:
     return [stay, end, other, other - stay, end - stay], best
 
 
-def on_a_task(t: dict) -> bool:
-    """Whether the scored turn's current task is one of its labels (the layer decides those)."""
-    return t["previous"] not in (None, NONE) and t["previous"] in t["scores"]
+def on_a_task(scores: dict[str, float], current: str | None) -> bool:
+    """Whether the current task is one of the scored labels (the layer decides those turns)."""
+    return current not in (None, NONE) and current in scores
 
 
-EVENTS = ("continue", "switch", "end")  # the layer's classes
-
-
-def event_of(t: dict) -> int:
-    """The gold event class of a scored turn on a task."""
+def event_of(t: dict) -> str:
+    """The gold event of a scored turn on a task: continue, switch or end (the layer's classes)."""
     gold = NONE if t["gold"] is None else t["gold"]
-    return 0 if gold == t["previous"] else 2 if gold == NONE else 1
+    return "continue" if gold == t["previous"] else "end" if gold == NONE else "switch"
 
 
 class ScoreLayer:
     """A candidate rule: continue / switch / end decided by a logistic layer over the label scores."""
 
     def __init__(self, turns: list[dict]):
-        rows = [t for t in turns if on_a_task(t)]
+        rows = [t for t in turns if on_a_task(t["scores"], t["previous"])]
         features = [leaving(t["scores"], t["previous"])[0] for t in rows]
         self.model = LogisticRegression(max_iter=2000).fit(features, [event_of(t) for t in rows])
 
     def pick(self, scores: dict[str, float], current: str | None) -> str:
         """The label the layer decides; from no task, the biased rule's (no bias)."""
-        if current in (None, NONE) or current not in scores:
+        if not on_a_task(scores, current):
             return choose(scores, current, EventBiases())
         features, best = leaving(scores, current)
-        event = EVENTS[int(np.argmax(self.model.decision_function([features])[0]))]
-        return {"continue": current, "switch": best, "end": NONE}[event]
+        return {"continue": current, "switch": best, "end": NONE}[self.model.predict([features])[0]]
 
 
 def cross_validated(turns: list[dict]) -> None:

@@ -240,10 +240,10 @@ def causes_md(errors: pd.DataFrame) -> str:
     """How many of the event errors came from an earlier wrong task carried on, and what that means, as Markdown."""
     if errors.empty:
         return ""
-    carried, here = int((errors["cause"] == CARRIED).sum()), int((errors["cause"] != CARRIED).sum())
+    carried = (errors["cause"] == CARRIED).sum()
     return (f"**{int(carried)} of {len(errors)}** event errors came while the router was already on a wrong task "
             f"(cause '{safe(CARRIED)}': a wrong start or switch earlier, carried on; each such message counts as a "
-            f"wrong switch), **{int(here)}** at the message itself. Many earlier errors: look at task "
+            f"wrong switch), **{int(len(errors) - carried)}** at the message itself. Many earlier errors: look at task "
             f"selection at the starts first.")
 
 

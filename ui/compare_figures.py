@@ -57,12 +57,12 @@ def latency_boxes(latencies: dict[str, list[float]]) -> go.Figure:
     return fig
 
 
-def invalid_bars(runs: Titled, details: list[str] | None = None) -> go.Figure:
+def invalid_bars(runs: Titled, details: list[str]) -> go.Figure:
     """Invalid outputs per run as horizontal bars, each run's name whole on its line, its `details` on hover."""
     names = [wrapped(safe(title)) for title, _ in runs]
     counts = [m["invalid"] for _, m in runs]
     fig = go.Figure(go.Bar(x=counts, y=names, orientation="h", text=counts, textposition="auto",
-                           hovertext=[safe(d) for d in details or []] or None))
+                           hovertext=[safe(d) for d in details]))
     fig.update_layout(xaxis_title="invalid outputs", xaxis_tickformat="d", xaxis_rangemode="tozero",
                       yaxis_autorange="reversed", height=120 + 60 * len(runs), margin=dict(l=10, r=10, t=30, b=40))
     fig.update_xaxes(dtick=max(1, -(-max(counts, default=0) // 5)))  # whole numbers only
