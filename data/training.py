@@ -1,4 +1,6 @@
 """What a training job does: gather conversations, train, register the adapter, evaluate base vs tuned."""
+import json
+import random
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -12,12 +14,12 @@ from data.testsets import refuse_testsets
 from router.catalog import Catalog
 from router.conversation import Conversation
 from router.embedded import EMBEDDED
-from router.evaluation import PROTOCOLS, RunConfig
+from router.evaluation import PROTOCOLS, Evaluation, RunConfig
 from router.services import RouterFactory
 from router.settings import Settings
 from router.strategies import DEFAULT_STRATEGY, create_strategy
 from router.training.config import TrainConfig
-from router.training.examples import ExampleBuilder, Perturbation, split
+from router.training.examples import ExampleBuilder, Perturbation, rolled_currents, split
 from router.training.packing import PackedBuilder
 from router.training.job import model_path, train
 
@@ -73,7 +75,8 @@ class TrainingJob:
         train_convs, held = split(gather(self.datasets, config, self.tasks.catalog()),
                                   config.eval_fraction, config.seed)
         self.keep_heldout(held)
-        train_rows, eval_rows, skipped = training_rows(config, self.settings, train_convs, held)
+        rolled = self.rollout(rolled_out(train_convs, config))
+        train_rows, eval_rows, skipped = training_rows(config, self.settings, train_convs, held, rolled)
         self.reporter.log(f"{len(train_convs)} train and {len(held)} held-out conversations; "
                           f"{skipped} decisions longer than {config.max_seq_length} tokens skipped")
         result = train(config, train_rows, eval_rows[: config.max_eval_examples], self.reporter, self.settings)
@@ -98,10 +101,36 @@ class TrainingJob:
             self.datasets.add(name, [replace(c, meta={}) for c in held], source="heldout")
         self.jobs.set(self.job, heldout=name if held else None)
 
+    def rollout(self, conversations: list[Conversation]) -> dict[tuple[str, int], str | None]:
+        """The current task the router gave itself at each decision of `conversations` (free protocol).
+
+        Routed by the default strategy with the adapter to continue (or the base model), once: a
+        resumed job reads the rollout it saved in its output folder.
+        """
+        saved = Path(self.config.output_dir) / "rollout.json"
+        if saved.exists():
+            return {(c, p): current for c, p, current in json.loads(saved.read_text())}
+        if not conversations:
+            return {}
+        self.reporter.log(f"rolling out {len(conversations)} conversations (free protocol) with "
+                          f"{self.config.init_adapter or 'the base model'}")
+        factory = RouterFactory(self.settings)
+        router = factory.router(STRATEGY, "local", routed_model(self.config), self.config.init_adapter)
+        judged = Evaluation(router, self.tasks.catalog(), "free", progress=self.eval_progress("rollout")).run(
+            conversations)
+        factory.backends.clear()
+        rolled = rolled_currents(judged)
+        wrong = sum(1 for j in judged if j.predicted != j.gold)
+        left = sum(1 for j in judged if rolled[(j.conversation, j.position)] != j.previous)
+        self.reporter.log(f"rollout: {wrong} of {len(judged)} decisions wrong, {left} given a current task "
+                          "other than the gold previous label (trained with it too)")
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        saved.write_text(json.dumps([[c, p, current] for (c, p), current in rolled.items()]))
+        return rolled
+
     def evaluate(self, dataset: str, adapter: str) -> dict[str, int]:
         """Evaluate base and tuned on `dataset` with each protocol; the run ids by eval_key, free first."""
-        factory, runs = RouterFactory(self.settings), {}
-        model = None if self.config.base_model == EMBEDDED else self.config.base_model
+        factory, runs, model = RouterFactory(self.settings), {}, routed_model(self.config)
         for role, tuned in (("base", None), ("tuned", adapter)):
             router = factory.router(STRATEGY, "local", model, tuned)
             for protocol in PROTOCOLS:
@@ -120,15 +149,28 @@ class TrainingJob:
         return show
 
 
+def routed_model(config: TrainConfig) -> str | None:
+    """The model a job's routers run on: None for the embedded one (the local backend's default)."""
+    return None if config.base_model == EMBEDDED else config.base_model
+
+
+def rolled_out(conversations: list[Conversation], config: TrainConfig) -> list[Conversation]:
+    """The training conversations to roll out first: a seeded `rollout_share` of them."""
+    rng = random.Random(f"{config.seed}:rollout")
+    return [c for c in conversations if rng.random() < config.rollout_share]
+
+
 def training_rows(config: TrainConfig, settings: Settings, train_convs: list[Conversation],
-                  held: list[Conversation]) -> tuple[list[dict], list[dict], int]:
+                  held: list[Conversation], rolled: dict | None = None) -> tuple[list[dict], list[dict], int]:
     """Train and eval rows (packed, or one example per decision) and the decisions skipped as too long.
 
+    `rolled`: the current tasks of a rollout (DAgger), trained too where they are not the gold one.
     Held-out rows are never perturbed: their loss measures the decisions as live use makes them.
     """
     strategy, tok = create_strategy(STRATEGY, settings.prompts_dir), tokenizer(config, settings)
     kind = PackedBuilder if config.packing else ExampleBuilder
-    builder = kind(strategy, tok, config.max_seq_length, Perturbation(config.wrong_current_share, config.seed))
+    perturbation = Perturbation(config.wrong_current_share, config.seed, rolled or {})
+    builder = kind(strategy, tok, config.max_seq_length, perturbation)
     train_rows = [r.to_dict() for r in builder.build(train_convs)]
     plain = kind(strategy, tok, config.max_seq_length)
     eval_rows = [r.to_dict() for r in plain.build(held)]

@@ -5,7 +5,8 @@ import torch
 from router.embedded import embedded_model_dir
 from router.settings import Settings
 from router.strategies import create_strategy
-from router.training.examples import ExampleBuilder, Perturbation
+from router.metrics import Judged
+from router.training.examples import ExampleBuilder, Perturbation, rolled_currents
 from router.training.packing import IGNORE, BranchMask, PackedBuilder, PackedCollator, branch_mask
 from tests.test_training import tiny_conversations
 
@@ -141,3 +142,22 @@ def test_perturbed_decisions_keep_the_gold_answer(settings, small_catalog, model
         given = wrong.prompt.rsplit("Current task: ", 1)[1].split(".")[0]
         expected = gold.prompt.rsplit("Current task: ", 1)[1].split(".")[0]
         assert given != expected and given in [*small_catalog.names, "none"]
+
+
+def test_a_rollout_adds_the_routers_own_wrong_current_task_with_the_gold_answer(settings, small_catalog,
+                                                                                model_and_tokenizer):
+    _, tokenizer = model_and_tokenizer
+    conv = tiny_conversations(small_catalog, 2)[1]  # start meeting_minutes, then a LinkedIn post
+    judged = [Judged(conv.id, 0, conv.source, "meeting_minutes", None, "follow_up_email"),
+              Judged(conv.id, 2, conv.source, "linkedin_post", "meeting_minutes", "linkedin_post")]
+    rolled = rolled_currents(judged)
+    assert rolled == {(conv.id, 0): None, (conv.id, 2): "follow_up_email"}  # its wrong start
+    strategy = create_strategy("constrained", settings.prompts_dir)
+    plain = ExampleBuilder(strategy, tokenizer, 4096).conversation(conv)
+    rolled_out = ExampleBuilder(strategy, tokenizer, 4096, Perturbation(0.0, 3, rolled)).conversation(conv)
+    assert len(rolled_out) == len(plain) + 1  # position 0 had the gold current task (none): nothing added
+    extra = rolled_out[-1]
+    assert (extra.position, extra.completion) == (2, " linkedin_post")
+    assert extra.prompt.rsplit("Current task: ", 1)[1].startswith("follow_up_email")
+    packed = PackedBuilder(strategy, tokenizer, 4096, Perturbation(0.0, 3, rolled))
+    assert sum(row.branches for row in packed.build([conv])) == len(rolled_out)

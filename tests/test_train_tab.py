@@ -12,7 +12,7 @@ from ui.train_tab import form_names, quick_try
 FORM = dict(base_model="", lora_r=4, lora_alpha=8, lora_dropout=0.0, target_modules="q_proj, v_proj",
             learning_rate=2e-4, epochs=1, max_steps=1, max_minutes=0, max_seq_length=400, batch_size=1,
             grad_accumulation=1, eval_steps=1000, eval_fraction=0.2, packing=True, quantize=True,
-            wrong_current_share=0.5)
+            wrong_current_share=0.5, init_adapter="", rollout_share=0.0)
 
 
 def test_the_form_is_read_as_typed_fields():
@@ -21,6 +21,10 @@ def test_the_form_is_read_as_typed_fields():
     assert (config.base_model, config.target_modules, config.max_minutes) == ("smollm2-135m",
                                                                               ["q_proj", "v_proj"], None)
     assert config.lora_r == 4 and isinstance(config.lora_r, int) and config.epochs == 1
+    assert config.init_adapter is None  # blank: a new adapter
+    continued = act.config_from(["tiny"], {**FORM, "init_adapter": " router/adapters/smollm2-router ",
+                                           "rollout_share": 0.5})
+    assert (continued.init_adapter, continued.rollout_share) == ("router/adapters/smollm2-router", 0.5)
     with pytest.raises(TrainConfigError) as e:
         act.config_from(["tiny"], {**FORM, "lora_r": 0})
     assert e.value.field == "lora_r" and "at least 1" in str(e.value)

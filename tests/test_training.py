@@ -1,11 +1,12 @@
 """Fine-tuning: examples in the inference prompt format, config errors, real short jobs on the embedded model."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from types import SimpleNamespace
 
 import pytest
@@ -165,6 +166,29 @@ def test_queue_stop_resume_and_a_killed_job(settings, small_catalog):
     assert job["result"]["steps"] == 4 and ModelStore(file).get(f"job{first}-lora")
     with pytest.raises(RouterError):
         runner.resume(first)
+
+
+def test_a_job_continues_the_shipped_adapter_after_rolling_it_out(settings, small_catalog, tmp_path):
+    """DAgger: the adapter routes the training conversations live first; its own currents are trained too."""
+    from data.training import TrainingJob
+
+    file = DatabaseFile(settings.db_path)
+    DatasetStore(file).add("tiny", tiny_conversations(small_catalog))
+    config = quick_config(max_steps=1, eval_fraction=0.0, rollout_share=1.0, output_dir=str(tmp_path / "job"),
+                          init_adapter=str(settings.default_adapter))
+    jobs = JobStore(file)
+    for _ in range(2):  # the second run (as a resumed job) reads the saved rollout
+        job = jobs.create(asdict(config), evaluate=False, status="running")
+        assert TrainingJob(file, settings, job, config).run(evaluate=False) == "done"
+    first, second = jobs.get(1)["log"], jobs.get(2)["log"]
+    assert "rolling out 6 conversations (free protocol) with " + str(settings.default_adapter) in first
+    assert "continuing the training of the adapter" in first and "rolling out" not in second
+    rolled = json.loads((tmp_path / "job" / "rollout.json").read_text())
+    assert sorted((c, p) for c, p, _ in rolled) == sorted(
+        (c.id, p) for c in tiny_conversations(small_catalog) for p, _, _ in cases(c))
+    assert all(current is None for _, p, current in rolled if p == 0)  # a first decision has no current task
+    wrong = re.search(r"rollout: (\d+) of 12 decisions wrong, (\d+) given a current task other", first)
+    assert wrong, first[-2000:]
 
 
 def test_a_job_on_a_missing_dataset_fails_with_its_log(settings, tmp_path):

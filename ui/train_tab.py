@@ -14,7 +14,8 @@ from ui.wiring import Loader, bound
 FORM_ROWS = (("lora_r", "lora_alpha", "lora_dropout", "target_modules"),
              ("learning_rate", "epochs", "max_steps", "max_minutes"),
              ("max_seq_length", "batch_size", "grad_accumulation", "eval_steps", "eval_fraction"),
-             ("packing", "quantize", "wrong_current_share"))
+             ("packing", "quantize", "wrong_current_share"),
+             ("init_adapter", "rollout_share"))
 JOB_HEADERS = ["id", "status", "progress", "datasets", "model", "created_at", "finished_at"]
 INTRO = ("Fine-tune the router model with a LoRA adapter on labelled datasets; this machine trains with "
          "**{method}**. Each job runs in its own process, one at a time; when it finishes, its adapter is "

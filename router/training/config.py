@@ -103,6 +103,12 @@ class TrainConfig:
                                          help="decisions trained a second time with a wrong current task and "
                                               "the gold answer (live, the router is given its own previous "
                                               "decision, which may be wrong)")
+    rollout_share: float = setting(0.0, label="Share of conversations rolled out live first (DAgger)",
+                                   bounds=Bounds(0, 1),
+                                   help="before training, this share of the training conversations is routed "
+                                        "under the free protocol by the default strategy with the adapter to "
+                                        "continue (none: the base model); each decision whose current task was "
+                                        "then the router's own wrong previous decision is trained with it too")
     quantize: bool = setting(True, label="QLoRA: 4-bit base model on CUDA",
                              help="on CUDA with bitsandbytes, load the base model in 4-bit NF4 (QLoRA); off: "
                                   "LoRA over the base in bf16 mixed precision, as the CPU routes it (no effect on CPU)")

@@ -1,25 +1,29 @@
 """Training examples in exactly the prompt format the constrained router reads at inference."""
 import random
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from router.backends.local import answer_end, part_encoder, prompt_texts
 from router.conversation import Conversation
 from router.errors import RouterError
 from router.evaluation import cases
-from router.metrics import name
+from router.metrics import Judged, name
 from router.strategies import Constrained
 
 
 @dataclass(frozen=True)
 class Perturbation:
-    """Exposure robustness: a share of decisions is trained again with a wrong current task.
+    """Exposure robustness: decisions trained again with a wrong current task.
 
     The answer stays the gold label, so the router learns to read the conversation rather than
     copy the current task it is given (in live use, its own possibly wrong previous decision).
+    The wrong task is drawn at random for a `share` of decisions and, DAgger-style, is the
+    router's own previous decision wherever a free-protocol rollout (`rolled`) left the gold one.
     """
 
     share: float = 0.0
     seed: int = 0
+    rolled: Mapping[tuple[str, int], str | None] = field(default_factory=dict)
 
     def wrong_current(self, conv: Conversation, position: int, previous: str | None) -> list[str | None]:
         """A wrong current task (another catalog task, or none) for this decision, or nothing."""
@@ -28,11 +32,27 @@ class Perturbation:
             return []
         return [rng.choice([t for t in [*conv.tasks.names, None] if t != previous])]
 
+    def currents(self, conv: Conversation, position: int, previous: str | None) -> list[str | None]:
+        """The current tasks a decision is trained with: the gold previous label, a wrong one drawn by
+        `share`, and the router's own previous decision where a rollout (`rolled`) gave another one."""
+        out = [previous, *self.wrong_current(conv, position, previous)]
+        key = (conv.id, position)
+        return out + [self.rolled[key]] if key in self.rolled and self.rolled[key] not in out else out
+
 
 def labelled_currents(conv: Conversation, perturbation: Perturbation) -> list[tuple[int, str | None, str | None]]:
     """(position, gold label, current task given) of every decision to train, perturbed ones included."""
     return [(position, gold, current) for position, gold, previous in cases(conv)
-            for current in [previous, *perturbation.wrong_current(conv, position, previous)]]
+            for current in perturbation.currents(conv, position, previous)]
+
+
+def rolled_currents(judged: list[Judged]) -> dict[tuple[str, int], str | None]:
+    """The current task each decision of a free-protocol rollout was given: the previous prediction."""
+    out, last = {}, {}
+    for j in judged:
+        out[(j.conversation, j.position)] = last.get(j.conversation)
+        last[j.conversation] = j.predicted
+    return out
 
 
 @dataclass(frozen=True)
