@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from dataclasses import asdict, replace
 from types import SimpleNamespace
 
@@ -246,3 +247,13 @@ def test_quantize_off_trains_lora_over_the_full_precision_base(monkeypatch):
     assert training_method(True) == QLORA
     assert training_method(False) == LORA_CUDA
     assert TrainConfig.from_dict({"datasets": ["d"], "quantize": False}).quantize is False
+
+
+def test_the_shipped_training_configs_load():
+    """Every configuration under configs/ that the docs run is a valid TrainConfig."""
+    paths = sorted((Path(ROOT) / "configs").glob("*.json"))
+    assert {p.name for p in paths} >= {"smollm2-router.json", "smollm2-router-dagger.json"}
+    loaded = {p.name: TrainConfig.load(p) for p in paths}
+    dagger = loaded["smollm2-router-dagger.json"]
+    assert dagger.rollout_share == 1.0 and dagger.init_adapter == "router/adapters/smollm2-router"
+    assert (Path(ROOT) / dagger.init_adapter / "adapter_config.json").exists()
