@@ -1,8 +1,8 @@
 """Which event biases for the default router: a switch or an end must beat continuing by a margin.
 
     python bench/decision_rule.py --sgd ../shared/sgd/dev [--skip 60] [--limit 100]
-        [--jsonl FILE ...] [--free SWITCH,END|layer ...] [--adapter none|FOLDER] [--strategy S] [--scores FILE]
-        [--layer] [--check FILE ...] [--check-sgd N]
+        [--jsonl FILE ...] [--free SWITCH,END[,SHARPNESS,WEIGHT]|layer ...] [--adapter none|FOLDER]
+        [--strategy S] [--scores FILE] [--layer] [--check FILE ...] [--check-sgd N]
 
 Tuning data: SGD dialogues `--skip` onwards (by default past the first 60 of `--services mixed`,
 which the README reports on), and any `--jsonl` files given. Every labelled user turn is routed
@@ -10,7 +10,8 @@ once with the gold previous label as the current task (the gold protocol) and no
 its label probabilities; each biased rule (`router.strategies.choose`) is then a function of
 those, so one pass prints turn accuracy, task selection and switch / end recall and precision for
 every (switch, end) bias of the grid. Under the free protocol the current task depends on the
-earlier decisions: `--free 1,2 2,3` routes the same conversations live once per pair given.
+earlier decisions: `--free 1,2 2,3` routes the same conversations live once per pair given;
+`--free 2,2,0.35,8` also sets the lexical strategy's sharpness and weight for that run.
 `--scores FILE` keeps the scored turns in FILE (JSON) and reads them from there on the next run.
 
 `--layer` also fits a candidate rule on the same turns: a logistic layer (scikit-learn) over the
@@ -159,7 +160,10 @@ def live(router: Router, conversations: list[Conversation], catalog: Catalog, ru
         if rule == "layer":
             router.strategy.pick = ScoreLayer(turns).pick
         else:
-            router.strategy.pick = biased(EventBiases(*(float(v) for v in rule.split(","))))
+            switch, end, *lexical = (float(v) for v in rule.split(","))
+            router.strategy.pick = biased(EventBiases(switch, end))
+            kind = type(router.strategy)  # a rule without its own lexical figures gets the strategy's
+            router.strategy.sharpness, router.strategy.weight = lexical or (kind.sharpness, kind.weight)
         m = metrics(Evaluation(router, catalog, "free").run(conversations))
         print(line(rule, m), flush=True)
         for source, figures in m["by_source"].items() if len(m["by_source"]) > 1 else ():
@@ -174,7 +178,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=100, help="SGD dialogues used after those")
     parser.add_argument("--jsonl", nargs="*", default=[], help="labelled JSONL files to tune on too")
     parser.add_argument("--catalog", default=str(ROOT / "data" / "default_catalog.json"))
-    parser.add_argument("--free", nargs="*", default=[], metavar="SWITCH,END|layer")
+    parser.add_argument("--free", nargs="*", default=[], metavar="SWITCH,END[,SHARPNESS,WEIGHT]|layer")
     parser.add_argument("--layer", action="store_true", help="also fit and cross-validate the logistic layer")
     parser.add_argument("--check", nargs="*", default=[], help="labelled JSONL files to route live instead")
     parser.add_argument("--check-sgd", type=int, default=0, help="first N SGD dialogues to route live instead")

@@ -257,12 +257,14 @@ class Lexical(Calibrated):
     below meeting_preparation for linkedin_post). The TF-IDF index of the candidate stage
     (router.retrieval: words and character n-grams over each task's name, description, instructions
     and information) gives each task a match m in [0, 1] with the last user message; the task's
-    probability is multiplied by exp(weight * m), renormalised among the tasks, and none keeps the
-    probability the calibrated model gave it (as `calibrate_tasks` does).
+    probability, first raised to the power `sharpness` (below 1: the model's confidence among the
+    tasks counts for less), is multiplied by exp(weight * m), renormalised among the tasks, and none
+    keeps the probability the calibrated model gave it (as `calibrate_tasks` does).
     """
 
     name = "constrained_lexical"
     weight = 8.0  # 0: calibrated only; measured on the demo set and SGD dev (docs/training.md)
+    sharpness = 1.0  # 1: the calibrated distribution as it is
     # leaving the current task must be e^2 (about 7.4) times as probable as continuing: chosen on SGD dev
     # dialogues the README does not report on (bench/decision_rule.py, docs/training.md)
     biases = EventBiases(switch=2.0, end=2.0)
@@ -270,20 +272,22 @@ class Lexical(Calibrated):
     @property
     def note(self) -> str:
         """The decision's raw output: how the scores were corrected."""
-        return f"{super().note}, then by lexical match with the message (weight {self.weight:g})"
+        return (f"{super().note}, then by lexical match with the message (weight {self.weight:g}, "
+                f"sharpness {self.sharpness:g})")
 
     def distribution(self, backend, prompt, catalog, session):
         probs = super().distribution(backend, prompt, catalog, session)
-        return matched(probs, task_index(catalog.tasks).scores(prompt.message, None).tolist(), self.weight)
+        return matched(probs, task_index(catalog.tasks).scores(prompt.message, None).tolist(), self.weight,
+                       self.sharpness)
 
 
-def matched(probs: list[float], matches: list[float], weight: float) -> list[float]:
-    """Task probabilities times exp(weight * match), renormalised among the tasks; the last (none) kept."""
-    weights = [p * math.exp(weight * m) for p, m in zip(probs[:-1], matches)]
-    total = sum(weights)
-    if total == 0:
+def matched(probs: list[float], matches: list[float], weight: float, sharpness: float = 1.0) -> list[float]:
+    """Task probabilities to the power `sharpness` times exp(weight * match), renormalised among the
+    tasks; the last (none) kept."""
+    if not any(probs[:-1]):
         return probs
-    return [(1 - probs[-1]) * w / total for w in weights] + [probs[-1]]
+    logs = [sharpness * math.log(p) + weight * m if p > 0 else -math.inf for p, m in zip(probs[:-1], matches)]
+    return [(1 - probs[-1]) * share for share in softmax(logs)] + [probs[-1]]
 
 
 class ZeroShot(Strategy):

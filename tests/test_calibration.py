@@ -87,6 +87,15 @@ def test_a_lexical_match_reweighs_the_tasks_and_keeps_none():
     assert matched([0.0, 0.0, 1.0], [0.3, 0.1], 2.0) == [0.0, 0.0, 1.0]  # all on none: nothing to reweigh
 
 
+def test_sharpness_below_one_lets_the_match_overturn_a_confident_model():
+    probs = [0.97, 0.01, 0.02]  # the model is sure of the first task; the message matches the second
+    assert matched(probs, [0.0, 0.5], 8.0)[0] > 0.5  # e^4 = 55 does not beat 97 to 1
+    flat = matched(probs, [0.0, 0.5], 8.0, sharpness=0.5)  # sqrt(97) ~ 9.8 to 1 does
+    assert flat[1] > flat[0] and flat[-1] == 0.02
+    assert math.isclose(flat[1] / flat[0], math.sqrt(0.01 / 0.97) * math.exp(4.0))
+    assert matched(probs, [0.0, 0.0], 8.0, sharpness=0.0)[:2] == pytest.approx([0.49, 0.49])  # 0: match alone
+
+
 def test_mean_distribution_averages_the_normalised_rows():
     prior = mean_distribution([logs([0.2, 0.6]), logs([0.5, 0.5])])
     assert [math.exp(q) for q in prior] == pytest.approx([0.375, 0.625])
