@@ -162,8 +162,10 @@ def live(router: Router, conversations: list[Conversation], catalog: Catalog, ru
         else:
             switch, end, *lexical = (float(v) for v in rule.split(","))
             router.strategy.pick = biased(EventBiases(switch, end))
-            kind = type(router.strategy)  # a rule without its own lexical figures gets the strategy's
-            router.strategy.sharpness, router.strategy.weight = lexical or (kind.sharpness, kind.weight)
+            for name in ("sharpness", "weight"):  # a rule without lexical figures: the strategy's own
+                vars(router.strategy).pop(name, None)
+            if lexical:
+                router.strategy.sharpness, router.strategy.weight = lexical
         m = metrics(Evaluation(router, catalog, "free").run(conversations))
         print(line(rule, m), flush=True)
         for source, figures in m["by_source"].items() if len(m["by_source"]) > 1 else ():
