@@ -1,6 +1,5 @@
 """The shipped default router: the embedded model with the LoRA adapter in router/adapters, loaded and routing."""
 import importlib.util
-from pathlib import Path
 
 import torch
 
@@ -16,9 +15,9 @@ from router.routing import Router
 from router.settings import Settings, default_adapter
 from router.strategies import create_strategy
 from data.migrations import DEFAULT_CATALOG
+from data.testsets import set_file
 from tests.conftest import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = ("I need to write the minutes of this morning's meeting",
             "Actually, first draft a LinkedIn post about our launch", "thanks, that's all")
 OUT_OF_CATALOG = "What's the weather in Paris tomorrow?"
@@ -55,7 +54,7 @@ def test_the_default_router_starts_switches_and_ends_on_the_default_catalog(ship
 
 def test_the_sharpened_match_lifts_a_task_the_model_never_saw(shipped, monkeypatch):
     # sales-001 (a hand-written test set, never trained on): the model is ~300 to 1 for proposal_draft
-    conv = read_jsonl(ROOT / "data" / "testsets" / "sales.jsonl")[0]
+    conv = read_jsonl(set_file("sales"))[0]
     turns = conv.turns[:7]
     assert turns[-1].content.startswith("Great. Now write Dana a first email")
     now = shipped.decide(conv.tasks, turns, None)
