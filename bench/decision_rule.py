@@ -1,7 +1,7 @@
 """Which event biases for the default router: a switch or an end must beat continuing by a margin.
 
     python bench/decision_rule.py --sgd ../shared/sgd/dev [--skip 60] [--limit 100]
-        [--jsonl FILE ...] [--free SWITCH,END[,SHARPNESS,WEIGHT]|layer ...] [--adapter none|FOLDER]
+        [--jsonl FILE ...] [--free SWITCH,END[,SHARPNESS,WEIGHT][,START]|layer ...] [--adapter none|FOLDER]
         [--strategy S] [--scores FILE] [--layer] [--check FILE ...] [--check-sgd N]
 
 Tuning data: SGD dialogues `--skip` onwards (by default past the first 60 of `--services mixed`,
@@ -11,7 +11,9 @@ its label probabilities; each biased rule (`router.strategies.choose`) is then a
 those, so one pass prints turn accuracy, task selection and switch / end recall and precision for
 every (switch, end) bias of the grid. Under the free protocol the current task depends on the
 earlier decisions: `--free 1,2 2,3` routes the same conversations live once per pair given;
-`--free 2,2,0.35,8` also sets the lexical strategy's sharpness and weight for that run.
+`--free 2,2,0.35,8` also sets the lexical strategy's sharpness and weight for that run, and a last
+odd value the start bias (`--free 2,2,-1`, `--free 2,2,0.5,12,-1`: a start from no task wins at
+e^-1 the probability of none).
 `--scores FILE` keeps the scored turns in FILE (JSON) and reads them from there on the next run.
 
 `--layer` also fits a candidate rule on the same turns: a logistic layer (scikit-learn) over the
@@ -161,7 +163,8 @@ def live(router: Router, conversations: list[Conversation], catalog: Catalog, ru
             router.strategy.pick = ScoreLayer(turns).pick
         else:
             switch, end, *lexical = (float(v) for v in rule.split(","))
-            router.strategy.pick = biased(EventBiases(switch, end))
+            start = lexical.pop() if len(lexical) in (1, 3) else 0.0
+            router.strategy.pick = biased(EventBiases(switch, end, start))
             for name in ("sharpness", "weight"):  # a rule without lexical figures: the strategy's own
                 vars(router.strategy).pop(name, None)
             if lexical:
@@ -180,7 +183,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=100, help="SGD dialogues used after those")
     parser.add_argument("--jsonl", nargs="*", default=[], help="labelled JSONL files to tune on too")
     parser.add_argument("--catalog", default=str(ROOT / "data" / "default_catalog.json"))
-    parser.add_argument("--free", nargs="*", default=[], metavar="SWITCH,END[,SHARPNESS,WEIGHT]|layer")
+    parser.add_argument("--free", nargs="*", default=[], metavar="SWITCH,END[,SHARPNESS,WEIGHT][,START]|layer")
     parser.add_argument("--layer", action="store_true", help="also fit and cross-validate the logistic layer")
     parser.add_argument("--check", nargs="*", default=[], help="labelled JSONL files to route live instead")
     parser.add_argument("--check-sgd", type=int, default=0, help="first N SGD dialogues to route live instead")
