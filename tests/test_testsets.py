@@ -1,6 +1,7 @@
 """The hand-written test sets: they load through the real imports, hold every event, and no training takes them."""
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,7 @@ from router.events import Event
 from router.training.config import TrainConfig
 
 EXPECTED = {"sales": (30, 163), "helpdesk": (30, 163)}  # conversations, labelled user turns (README)
+TUNING = Path(__file__).resolve().parent.parent / "bench" / "tuning" / "shop.jsonl"  # rules are chosen on it
 
 
 def stored(settings) -> DatasetStore:
@@ -60,6 +62,19 @@ def test_the_catalogs_are_new_to_the_demo_and_the_synthetic_bank():
     for name in NAMES:
         tasks = set(read_jsonl(set_file(name))[0].tasks.names)
         assert 8 <= len(tasks) <= 10 and not tasks & seen, tasks & seen
+
+
+def sentences(conversations) -> set[str]:
+    """The user messages of more than three words (short replies such as "yes" or "2" recur anywhere)."""
+    return {t.content for c in conversations for t in c.turns if t.role == "user" and len(t.content.split()) > 3}
+
+
+def test_the_tuning_set_shares_no_task_or_message_with_the_test_sets():
+    tuning = read_jsonl(TUNING)
+    held = [c for name in NAMES for c in read_jsonl(set_file(name))]
+    assert len(tuning) == 24 and {c.source for c in tuning} == {"tuning"}
+    assert not set(tuning[0].tasks.names) & {n for c in held for n in c.tasks.names}
+    assert not sentences(tuning) & sentences(held)
 
 
 def test_the_train_command_refuses_a_test_set_and_the_job_says_why(cli, settings, tmp_path):
