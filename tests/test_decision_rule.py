@@ -42,9 +42,18 @@ def test_the_end_and_switch_biases_compete_between_themselves_after_their_costs(
     assert choose(scores, "memo", EventBiases(switch=0.0, end=1.0)) == "linkedin_post"
 
 
+def test_a_negative_start_bias_starts_a_task_a_little_less_probable_than_none():
+    scores = {"memo": 0.30, "linkedin_post": 0.05, "none": 0.65}
+    assert choose(scores, None, EventBiases()) == "none"
+    assert choose(scores, None, EventBiases(start=-1.0)) == "memo"  # 0.30 beats 0.65 / e
+    assert choose({"memo": 0.20, "linkedin_post": 0.05, "none": 0.75}, None, EventBiases(start=-1.0)) == "none"
+    assert choose(scores, "memo", EventBiases(start=-1.0)) == "none", "on a task, the start bias plays no part"
+
+
 def test_plain_strategies_pick_the_most_probable_label_and_the_default_one_is_biased():
     assert STRATEGIES["constrained"].biases == EventBiases()
-    assert STRATEGIES[DEFAULT_STRATEGY].biases.switch > 0 and STRATEGIES[DEFAULT_STRATEGY].biases.end > 0
+    biases = STRATEGIES[DEFAULT_STRATEGY].biases
+    assert biases.switch > 0 and biases.end > 0 and biases.start < 0
 
 
 def test_a_router_with_a_prohibitive_bias_never_leaves_the_task(shipped):

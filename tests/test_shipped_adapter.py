@@ -1,5 +1,6 @@
 """The shipped default router: the embedded model with the LoRA adapter in router/adapters, loaded and routing."""
 import importlib.util
+from dataclasses import replace
 
 import torch
 
@@ -64,6 +65,19 @@ def test_the_sharpened_match_lifts_a_task_the_model_never_saw(shipped, monkeypat
     monkeypatch.setattr(shipped.strategy, "weight", 8.0)
     before = shipped.decide(conv.tasks, turns, None)
     assert before.label == "proposal_draft" and before.scores["cold_outreach_email"] < 0.01
+
+
+def test_the_start_bias_starts_a_plain_request_the_model_reads_as_out_of_the_catalog(shipped, monkeypatch):
+    # helpdesk-002 (a hand-written test set, never trained on): the model gives none ~0.6 here
+    conv = read_jsonl(set_file("helpdesk"))[1]
+    turns = conv.turns[:1]
+    assert turns[0].content == "I'd like to book some holiday in August"
+    now = shipped.decide(conv.tasks, turns, None)
+    assert (now.label, now.event) == ("leave_request", Event.START) and now.scores["none"] > 0.5
+    weather = shipped.decide(Catalog.load(DEFAULT_CATALOG), (Turn("user", OUT_OF_CATALOG),), None)
+    assert weather.event == Event.NONE, "a request no task covers still starts nothing"
+    monkeypatch.setattr(shipped.strategy, "biases", replace(shipped.strategy.biases, start=0.0))  # before
+    assert shipped.decide(conv.tasks, turns, None).label is None
 
 
 def test_after_an_end_and_out_of_the_catalog_the_reply_is_set_text_not_the_reply_model(shipped):
