@@ -11,9 +11,9 @@ its label probabilities; each biased rule (`router.strategies.choose`) is then a
 those, so one pass prints turn accuracy, task selection and switch / end recall and precision for
 every (switch, end) bias of the grid. Under the free protocol the current task depends on the
 earlier decisions: `--free 1,2 2,3` routes the same conversations live once per pair given;
-`--free 2,2,0.35,8` also sets the lexical strategy's sharpness and weight for that run, and a last
-odd value the start bias (`--free 2,2,-1`, `--free 2,2,0.5,12,-1`: a start from no task wins at
-e^-1 the probability of none).
+`--free 2,2,0.35,8` also sets the lexical strategy's sharpness and weight for that run; a third or a
+fifth value sets the start bias (`--free 2,2,-1`, `--free 2,2,0.5,12,-1`: from no task a task starts
+at e^-1 the probability of none; a rule without one has start 0).
 `--scores FILE` keeps the scored turns in FILE (JSON) and reads them from there on the next run.
 
 `--layer` also fits a candidate rule on the same turns: a logistic layer (scikit-learn) over the
