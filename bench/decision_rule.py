@@ -13,7 +13,8 @@ every (switch, end) bias of the grid. Under the free protocol the current task d
 earlier decisions: `--free 1,2 2,3` routes the same conversations live once per pair given;
 `--free 2,2,0.35,8` also sets the lexical strategy's sharpness and weight for that run; a third or a
 fifth value sets the start bias (`--free 2,2,-1`, `--free 2,2,0.5,12,-1`: from no task a task starts
-at e^-1 the probability of none; a rule without one has start 0).
+at e^-1 the probability of none); a rule without it keeps the strategy's own, as without lexical
+figures, so `--free 2,2` is the default router.
 `--scores FILE` keeps the scored turns in FILE (JSON) and reads them from there on the next run.
 
 `--layer` also fits a candidate rule on the same turns: a logistic layer (scikit-learn) over the
@@ -163,7 +164,7 @@ def live(router: Router, conversations: list[Conversation], catalog: Catalog, ru
             router.strategy.pick = ScoreLayer(turns).pick
         else:
             switch, end, *lexical = (float(v) for v in rule.split(","))
-            start = lexical.pop() if len(lexical) in (1, 3) else 0.0
+            start = lexical.pop() if len(lexical) in (1, 3) else type(router.strategy).biases.start
             router.strategy.pick = biased(EventBiases(switch, end, start))
             for name in ("sharpness", "weight"):  # a rule without lexical figures: the strategy's own
                 vars(router.strategy).pop(name, None)
