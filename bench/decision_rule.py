@@ -164,7 +164,7 @@ def live(router: Router, conversations: list[Conversation], catalog: Catalog, ru
             router.strategy.pick = ScoreLayer(turns).pick
         else:
             switch, end, *lexical = (float(v) for v in rule.split(","))
-            start = lexical.pop() if len(lexical) in (1, 3) else type(router.strategy).biases.start
+            start = lexical.pop() if len(lexical) in (1, 3) else router.strategy.biases.start
             router.strategy.pick = biased(EventBiases(switch, end, start))
             for name in ("sharpness", "weight"):  # a rule without lexical figures: the strategy's own
                 vars(router.strategy).pop(name, None)
