@@ -1,7 +1,6 @@
 """The hand-written test sets: they load through the real imports, hold every event, and no training takes them."""
 import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -16,9 +15,10 @@ from router.catalog import Catalog
 from router.conversation import read_jsonl
 from router.events import Event
 from router.training.config import TrainConfig
+from tests.conftest import ROOT
 
 EXPECTED = {"sales": (30, 163), "helpdesk": (30, 163)}  # conversations, labelled user turns (README)
-TUNING = Path(__file__).resolve().parent.parent / "bench" / "tuning" / "shop.jsonl"  # rules are chosen on it
+TUNING = ROOT / "bench" / "tuning" / "shop.jsonl"  # rules are chosen on it
 
 
 def stored(settings) -> DatasetStore:
