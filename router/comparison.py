@@ -1,7 +1,7 @@
 """Comparing runs: the metric matrix with the best of each column marked, and the turns they get wrong."""
 from router.conversation import Conversation
 from router.evaluation import cases, key
-from router.events import Event, event_between
+from router.events import MEASURED, Event, event_between
 from router.metrics import COSTS, LOWER_IS_BETTER, NONE, counts, name, row
 
 BASELINE = "copy baseline"
@@ -134,21 +134,23 @@ def breakdown(runs: list[tuple[str, dict]]) -> tuple[list[str], list[list]]:
     return ["scope", "metric", *(title for title, _ in titled)], rows
 
 
-LEAVING = (Event.SWITCH, Event.END)  # the events that leave the current task
+CHOOSING = (Event.START, Event.SWITCH)  # the events that pick a task, which may be the wrong one
 Prediction = dict  # a stored prediction: its label, the task it was given (previous) and its scores (or None)
 
 
 def event_errors(conversations: list[Conversation], predictions: dict[tuple[object, int], Prediction]) -> list[list]:
-    """The run's wrong and missed switches and ends: turn, message, labels, the task it was on, cause, scores, margin.
+    """The run's wrong and missed starts, switches and ends, and its starts and switches to the wrong task.
 
-    Events are judged against the gold previous label, so live a router still on a task it wrongly
-    chose earlier makes a wrong switch at each message: the cause says so ('earlier error').
+    Each with its turn, message, labels, the task it was on, cause, scores and margin. Events are
+    judged against the gold previous label, so live a router still on a task it wrongly chose
+    earlier makes a wrong switch at each message: the cause says so ('earlier error').
     """
     out = []
     for conv in conversations:
         for position, gold, previous in cases(conv):
             p = predictions.get((key(conv), position))
-            what = p and misjudged(event_between(previous, gold), event_between(previous, p["label"]))
+            what = p and misjudged(event_between(previous, gold), event_between(previous, p["label"]),
+                                   gold != p["label"])
             if what:
                 scores = event_scores(p["scores"], p["previous"])
                 out.append([conv.id, message_number(conv, position), conv.turns[position].content, what,
@@ -165,11 +167,14 @@ def cause(given: str | None, previous: str | None) -> str:
     return HERE if given == previous else CARRIED
 
 
-def misjudged(gold: Event, guess: Event) -> str:
-    """'missed switch', 'wrong end', ... of a turn's gold and predicted events; '' when no leaving is wrong."""
+def misjudged(gold: Event, guess: Event, wrong_label: bool) -> str:
+    """'missed switch', 'wrong end', ... of a turn's gold and predicted events; '' when the event is right.
+
+    The right start or switch to another task than gold's is a 'wrong task'.
+    """
     if gold is guess:
-        return ""
-    return ", ".join([f"missed {gold.value}"] * (gold in LEAVING) + [f"wrong {guess.value}"] * (guess in LEAVING))
+        return "wrong task" if gold in CHOOSING and wrong_label else ""
+    return ", ".join([f"missed {gold.value}"] * (gold in MEASURED) + [f"wrong {guess.value}"] * (guess in MEASURED))
 
 
 def event_scores(scores: dict[str, float] | None, given: str | None) -> tuple[float | None, ...]:

@@ -199,6 +199,24 @@ def test_live_a_wrong_start_carried_on_is_an_earlier_error_not_one_at_the_messag
                                          (2, "memo_from_ideas", "memo_from_ideas", scores),
                                          (4, "memo_from_ideas", "memo_from_ideas", scores)])
     assert table[["message", "error", "router was on", "cause"]].values.tolist() == [
+        [1, "wrong task", "none", "this message"],  # the start that went wrong, with none's and the start's scores
         [2, "wrong switch", "memo_from_ideas", "earlier error"],  # judged against gold's meeting_minutes
         [3, "missed end, wrong switch", "memo_from_ideas", "earlier error"]]
-    assert act.causes_md(table).startswith("**2 of 2** event errors came while the router was already on a wrong")
+    assert table.iloc[0][["continue score", "switch score", "end score", "margin"]].tolist() == [
+        "0.050", "0.700", "–", "0.650"]
+    assert act.causes_md(table).startswith("**2 of 3** event errors came while the router was already on a wrong")
+
+
+def test_the_error_view_lists_a_missed_start_and_a_start_out_of_the_catalog(services):
+    services.datasets.add("starts", [Conversation("s-1", (
+        Turn("user", "What's the weather like?", None, True), Turn("assistant", "No idea"),
+        Turn("user", "Write the minutes of our meeting", "meeting_minutes", True)))])
+    run = services.runs.create(RunConfig("starts", "constrained", protocol="gold"))
+    [pk] = {c.meta["pk"] for c in services.datasets.conversations("starts")}
+    for position, label in ((0, "meeting_minutes"), (2, None)):
+        services.runs.save(run, pk, position, Decision(label, None, event_between(None, label), True, 0.1,
+                                                       "constrained", "", {"meeting_minutes": 0.4, "none": 0.6}))
+    table = act.errors_table(services, services.runs.get(run))
+    assert table[["message", "error", "gold", "predicted", "margin"]].values.tolist() == [
+        [1, "wrong start", "none", "meeting_minutes", "-0.200"],
+        [2, "missed start", "meeting_minutes", "none", "-0.200"]]

@@ -243,12 +243,12 @@ def causes_md(errors: pd.DataFrame) -> str:
     carried = (errors["cause"] == CARRIED).sum()
     return (f"**{int(carried)} of {len(errors)}** event errors came while the router was already on a wrong task "
             f"(cause '{safe(CARRIED)}': a wrong start or switch earlier, carried on; each such message counts as a "
-            f"wrong switch), **{int(len(errors) - carried)}** at the message itself. Many earlier errors: look at task "
-            f"selection at the starts first.")
+            f"wrong switch), **{int(len(errors) - carried)}** at the message itself. Many earlier errors: look "
+            f"first at the rows at the message itself that chose a task ('wrong task', 'wrong start', 'wrong switch').")
 
 
 def errors_table(services: Services, run: dict | None) -> pd.DataFrame:
-    """The wrong and missed switches and ends of `run`, with the scores of continue, switch and end."""
+    """The event errors of `run` (router.comparison.event_errors), with the scores of continue, switch and end."""
     stored = services.runs.predictions(run["id"]) if run else []
     predictions = {(p["conversation_id"], p["position"]): {**p, "scores": json.loads(p["scores"] or "null")}
                    for p in stored if p["error"] is None}

@@ -281,19 +281,20 @@ def results_panel() -> SimpleNamespace:
     points = gr.Plot(label="Confusion matrices per point (start, switch, end)", elem_id="compare-points")
     with gr.Row():
         with gr.Column():
-            label_run = gr.Dropdown(label="Look into the run (label confusion matrix, wrong switches and ends)",
+            label_run = gr.Dropdown(label="Look into the run (label confusion matrix, event errors)",
                                     choices=[], elem_id="label-run")
             label_note = gr.Markdown(elem_id="label-note")
             labels = gr.Plot(label="Label confusion matrix")
         with gr.Column():
             latency = gr.Plot(label="Latency per decision")
             invalid = gr.Plot(label="Invalid outputs", elem_id="compare-invalid")
-    with gr.Accordion("Wrong switches and ends of the run looked into: why the router left the task, or did not",
+    with gr.Accordion("Event errors of the run looked into: why the router started, left or kept a task",
                       open=True):
-        gr.Markdown("Scores of continuing the task the router was given, of the best other task (switch) and of "
-                    "no task (end); the margin is the best of switch and end less continue. '–': the strategy "
-                    "gives no scores. 'router was on': the task the router had when the message came (live, its "
-                    "own earlier decision).")
+        gr.Markdown("Wrong and missed starts, switches and ends, and starts or switches to the wrong task. "
+                    "Scores of continuing the task the router was given (from no task: of none), of the best "
+                    "other task (switch or start) and of no task (end); the margin is the best of switch and "
+                    "end less continue. '–': the strategy gives no scores. 'router was on': the task the router "
+                    "had when the message came (live, its own earlier decision).")
         causes = gr.Markdown(elem_id="event-causes")
         events = gr.Dataframe(headers=EVENT_HEADERS, interactive=False, wrap=True, elem_id="event-errors")
     with gr.Accordion("Drill down: turns the runs get wrong", open=True):
