@@ -241,7 +241,7 @@ def datasets_import_synthetic(services: Services, args) -> None:
     """Write labelled training conversations from data/synthetic_bank.json."""
     from data.synthetic import import_synthetic
 
-    count = import_synthetic(services.datasets, args.name, args.count, args.seed)
+    count = import_synthetic(services.datasets, args.name, args.count, args.seed, args.hard_negatives)
     print(f"imported {count} synthetic conversations into '{args.name}'")
 
 
@@ -416,6 +416,9 @@ def add_dataset_parsers(sub) -> None:
     syn.add_argument("--name", required=True)
     syn.add_argument("--count", type=int, default=2000, help="how many conversations")
     syn.add_argument("--seed", type=int, default=0, help="the same seed writes the same conversations")
+    syn.add_argument("--hard-negatives", type=float, default=0.0, metavar="SHARE",
+                     help="share of detail turns followed by a turn that stays on the task though it reads like "
+                          "leaving it: 'yes', 'thanks, and ...', another task named (default 0: the shipped recipe)")
     command(ds, "import-demo", datasets_import_demo, help="import the shipped demo dataset").add_argument(
         "--name", default="demo")
     tst = command(ds, "import-testset", datasets_import_testset,

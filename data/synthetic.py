@@ -13,6 +13,12 @@ one scenario, drawn with the weights of SCENARIOS (percent):
 - unfinished 15: a task (sometimes switched) that stops without an end, last user turn on the task
 
 A quarter of the ends get a second one ("ok", then "no, that's all, thanks"), both none.
+
+With a hard-negative share (`hard`, 0 by default: the recipe of the shipped adapter), that share of
+the detail turns is followed by a turn that stays on the task though it reads like leaving it: a
+short reply to a yes/no question ("yes", "no, keep it as it is"), thanks then a detail ("thanks,
+and ..."), or a mention of another task of the catalog ("Mention that the press release will come
+separately.").
 """
 import json
 import random
@@ -101,6 +107,7 @@ class Draft:
     catalog: Catalog
     turns: list[Turn] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
+    hard: float = 0.0  # share of detail turns followed by a hard negative (see the module's docstring)
 
     def user(self, text: str, task: str | None) -> None:
         """Add a labelled user turn."""
@@ -151,7 +158,24 @@ def work(d: Draft, bt: BankTask, deliver: bool, opening: str | None = None) -> N
     count = d.rng.randint(1, 2)
     for k in range(count):
         d.user(d.detail(bt), name)
+        if d.hard and d.rng.random() < d.hard:
+            stay(d, bt)
         d.assistant(d.say("deliveries", bt.thing) if deliver and k == count - 1 else d.say("acks"))
+
+
+def stay(d: Draft, bt: BankTask) -> None:
+    """An assistant turn, then a user turn that continues `bt` though it reads like a switch or an end."""
+    kind = d.rng.choice(("short", "thanks", "mention"))
+    if kind == "short":
+        d.assistant(d.say("questions", bt.thing))
+        d.user(d.pick("short_replies"), bt.task.name)
+        return
+    d.assistant(d.say("acks"))
+    if kind == "thanks":
+        d.user(join(d.pick("continues"), d.detail(bt)), bt.task.name)
+        return
+    others = [t.thing for t in d.bank.tasks if t.task.name in d.catalog and t is not bt]
+    d.user(d.pick("mentions").format(thing=bt.thing, other=d.rng.choice(others)), bt.task.name)
 
 
 def finish(d: Draft) -> None:
@@ -251,24 +275,24 @@ def catalog_for(bank: Bank, gold: list[BankTask], size: int, rng: random.Random)
 
 
 def synthetic_conversation(bank: Bank, seed: int, k: int,
-                           catalog_size: tuple[int, int]) -> Conversation:
+                           catalog_size: tuple[int, int], hard: float = 0.0) -> Conversation:
     """Conversation number `k` of `seed`: a scenario over two gold tasks and a catalog of its own."""
     rng = random.Random(f"{seed}:{k}")
     kind = rng.choices(list(SCENARIOS), [w for w, _ in SCENARIOS.values()])[0]
     gold = rng.sample(bank.tasks, 2)
-    draft = Draft(bank, rng, catalog_for(bank, gold, rng.randint(*catalog_size), rng))
+    draft = Draft(bank, rng, catalog_for(bank, gold, rng.randint(*catalog_size), rng), hard=hard)
     SCENARIOS[kind][1](draft, *gold)
     return Conversation(id=f"synthetic-{seed}-{k:05d}", turns=tuple(draft.turns), source=SOURCE,
                         tasks=draft.catalog, meta={"scenario": kind})
 
 
-def synthetic_conversations(count: int, seed: int = 0,
-                            catalog_size: tuple[int, int] = (6, 12)) -> list[Conversation]:
-    """`count` labelled conversations of the bank; the same seed gives the same ones."""
+def synthetic_conversations(count: int, seed: int = 0, catalog_size: tuple[int, int] = (6, 12),
+                            hard: float = 0.0) -> list[Conversation]:
+    """`count` labelled conversations of the bank; the same seed (and hard-negative share) gives the same ones."""
     bank = load_bank()
-    return [synthetic_conversation(bank, seed, k, catalog_size) for k in range(count)]
+    return [synthetic_conversation(bank, seed, k, catalog_size, hard) for k in range(count)]
 
 
-def import_synthetic(store: DatasetStore, name: str, count: int = 2000, seed: int = 0) -> int:
+def import_synthetic(store: DatasetStore, name: str, count: int = 2000, seed: int = 0, hard: float = 0.0) -> int:
     """Write `count` synthetic conversations into dataset `name`, all of them or none."""
-    return store.add(name, synthetic_conversations(count, seed), source=SOURCE)
+    return store.add(name, synthetic_conversations(count, seed, hard=hard), source=SOURCE)

@@ -92,3 +92,31 @@ def test_cli_imports_a_dataset_that_exports_as_valid_jsonl(settings, tmp_path, c
     assert main(["--db", db, "datasets", "export", "syn", "-o", str(out)]) == 0
     exported = parse_jsonl(out.read_text(encoding="utf-8"), file=str(out))
     assert [c.to_dict() for c in exported] == [c.to_dict() for c in synthetic_conversations(30, 4)]
+
+
+def test_hard_negatives_stay_on_the_task_though_they_read_like_leaving_it():
+    bank, plain_run = load_bank(), synthetic_conversations(200, seed=6)
+    hard = synthetic_conversations(200, seed=6, hard=0.5)
+    assert hard != plain_run and synthetic_conversations(200, seed=6, hard=0.0) == plain_run  # 0: the shipped recipe
+    shorts = {plain(s) for s in bank.user["short_replies"]}
+    kinds = Counter()
+    for conv in hard:
+        for k, turn in enumerate(conv.turns):
+            before = conv.turns[k - 1].content if k else ""
+            previous = next((t.task for t in reversed(conv.turns[:k]) if t.role == "user"), None)
+            if turn.role != "user" or previous is None:
+                continue
+            if plain(turn.content) in shorts and any(plain(before) == plain(q.format(thing=t.thing))
+                                                     for q in bank.assistant["questions"] for t in bank.tasks):
+                kinds["short"] += 1
+                assert turn.task == previous, turn  # "yes" / "no, keep it as it is" to a question: the same task
+            if any(turn.content.lower().startswith(c.lower()) for c in bank.user["continues"]) \
+                    and turn.task == previous:
+                kinds["thanks"] += 1
+            if any(m.split("{other}")[0].lower() in turn.content.lower() for m in bank.user["mentions"]
+                   if m.split("{other}")[0]):
+                kinds["mention"] += 1
+                assert turn.task == previous, turn  # another task named, the current one kept
+                other = [t for t in bank.tasks if t.thing in turn.content and t.task.name != previous]
+                assert other and all(t.task.name in conv.tasks for t in other), turn
+    assert min(kinds.values()) > 20 and set(kinds) == {"short", "thanks", "mention"}, kinds
