@@ -149,8 +149,7 @@ def event_errors(conversations: list[Conversation], predictions: dict[tuple[obje
     for conv in conversations:
         for position, gold, previous in cases(conv):
             p = predictions.get((key(conv), position))
-            what = p and misjudged(event_between(previous, gold), event_between(previous, p["label"]),
-                                   gold != p["label"])
+            what = p and misjudged(previous, gold, p["label"])
             if what:
                 scores = event_scores(p["scores"], p["previous"])
                 out.append([conv.id, message_number(conv, position), conv.turns[position].content, what,
@@ -167,14 +166,15 @@ def cause(given: str | None, previous: str | None) -> str:
     return HERE if given == previous else CARRIED
 
 
-def misjudged(gold: Event, guess: Event, wrong_label: bool) -> str:
-    """'missed switch', 'wrong end', ... of a turn's gold and predicted events; '' when the event is right.
+def misjudged(previous: str | None, gold: str | None, predicted: str | None) -> str:
+    """'missed switch', 'wrong end', ... of a turn's gold and predicted labels from `previous`; '' when right.
 
     The right start or switch to another task than gold's is a 'wrong task'.
     """
-    if gold is guess:
-        return "wrong task" if gold in CHOOSING and wrong_label else ""
-    return ", ".join([f"missed {gold.value}"] * (gold in MEASURED) + [f"wrong {guess.value}"] * (guess in MEASURED))
+    want, got = event_between(previous, gold), event_between(previous, predicted)
+    if want is got:
+        return "wrong task" if want in CHOOSING and gold != predicted else ""
+    return ", ".join([f"missed {want.value}"] * (want in MEASURED) + [f"wrong {got.value}"] * (got in MEASURED))
 
 
 def event_scores(scores: dict[str, float] | None, given: str | None) -> tuple[float | None, ...]:
