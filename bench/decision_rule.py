@@ -210,7 +210,8 @@ def main() -> None:
         turns = scored(router, conversations, catalog)
         if args.scores:
             args.scores.write_text(json.dumps(turns))
-    sweep(turns)
+    if turns:
+        sweep(turns)
     if args.layer:
         cross_validated(turns)
     checked = [replace(c, source=Path(path).stem) for path in args.check for c in read_jsonl(path, catalog)]
