@@ -160,14 +160,14 @@ def live(router: Router, conversations: list[Conversation], catalog: Catalog, ru
     print(f"\nfree protocol, {sum(len(cases(c)) for c in conversations)} turns")
     print(HEADER)
     for rule in rules:
+        for name in ("pick", "biases", "sharpness", "weight"):  # what a rule leaves unsaid: the strategy's own
+            vars(router.strategy).pop(name, None)
         if rule == "layer":
             router.strategy.pick = ScoreLayer(turns).pick
         else:
             switch, end, *lexical = (float(v) for v in rule.split(","))
             start = lexical.pop() if len(lexical) in (1, 3) else router.strategy.biases.start
-            router.strategy.pick = biased(EventBiases(switch, end, start))
-            for name in ("sharpness", "weight"):  # a rule without lexical figures: the strategy's own
-                vars(router.strategy).pop(name, None)
+            router.strategy.biases = EventBiases(switch, end, start)
             if lexical:
                 router.strategy.sharpness, router.strategy.weight = lexical
         m = metrics(Evaluation(router, catalog, "free").run(conversations))
@@ -196,7 +196,6 @@ def main() -> None:
     catalog = Catalog.load(args.catalog)
     adapter = settings.default_adapter if args.adapter is None else default_adapter(args.adapter)
     strategy = create_strategy(args.strategy, settings.prompts_dir)
-    strategy.pick = biased(EventBiases())
     router = Router(create_backend("local", adapter=adapter, settings=settings), strategy)
     conversations = []
     if args.sgd:
