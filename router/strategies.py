@@ -256,7 +256,8 @@ class Calibrated(Constrained):
 
 
 class Lexical(Calibrated):
-    """Calibrated scoring, then the tasks reweighed by how well the last user message matches their text.
+    """Calibrated scoring (the prior: the tasks' names as the message), then the tasks reweighed by how
+    well the last user message matches their text.
 
     A small model reads a task it was never trained on poorly (a "LinkedIn post" request scored
     below meeting_preparation for linkedin_post). The TF-IDF index of the candidate stage

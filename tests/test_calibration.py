@@ -175,7 +175,6 @@ def test_content_free_prompt_replaces_only_the_last_user_message(small_catalog):
     assert neutral == strategy.prompt(small_catalog, [*turns[:2], Turn("user", "N/A")], "meeting_minutes")
 
 
-
 def test_the_lexical_prior_is_the_shown_tasks_names_as_words(small_catalog):
     strategy = create_strategy("constrained_lexical", PROMPTS)
     turns = [Turn("user", "Please help me write the minutes of my meeting")]
