@@ -38,9 +38,9 @@ def scored(services: Services, dataset: str, adapter: str | None, limit: int | N
     strategy, kept = router.strategy, []
     plain = strategy.scores
 
-    def keeping(backend, prompt, catalog, session):
-        logps, prior = plain(backend, prompt, catalog, session)
-        kept.append({"candidates": catalog.names + [NONE], "logps": logps, "prior": prior})
+    def keeping(backend, prompt, candidates, session):
+        logps, prior = plain(backend, prompt, candidates, session)
+        kept.append({"candidates": candidates, "logps": logps, "prior": prior})
         return logps, prior
 
     strategy.scores = keeping

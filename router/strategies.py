@@ -146,14 +146,14 @@ class Constrained(Strategy):
         """The texts of the candidates as scored after the prompt."""
         return [self.answer(prompt, c) for c in candidates]
 
-    def ahead(self, prompt: Prompt, catalog: Catalog) -> tuple[Prompt, ...]:
+    def ahead(self, prompt: Prompt) -> tuple[Prompt, ...]:
         """The prompts worth reading ahead: the one given, whose cache the next decision extends."""
         return (prompt,)
 
     def prepare(self, backend, prompt, catalog, session):
         """Read the conversation so far ahead: the decision then reads only its message and the labels once."""
         if backend.reads_ahead:
-            backend.score_many(list(self.ahead(prompt, catalog)), self.answers(prompt, catalog.names + [NONE]),
+            backend.score_many(list(self.ahead(prompt)), self.answers(prompt, catalog.names + [NONE]),
                                session=session)
 
     def distribution(self, backend: Backend, prompt: Prompt, catalog: Catalog,
@@ -230,34 +230,28 @@ class Calibrated(Constrained):
         return f"calibrated by the content-free prior (alpha {self.alpha})"
 
     def distribution(self, backend, prompt, catalog, session):
-        logps, prior = self.scores(backend, prompt, catalog, session)
+        logps, prior = self.scores(backend, prompt, catalog.names + [NONE], session)
         return calibrate_tasks(logps, prior, self.alpha, len(catalog))  # none comes after the tasks
 
-    def content_free_messages(self, catalog: Catalog) -> tuple[str, ...]:
-        """The messages whose label distributions, averaged, are the prior."""
-        return self.content_free
-
-    def neutral(self, prompt: Prompt, catalog: Catalog) -> tuple[Prompt, ...]:
+    def neutral(self, prompt: Prompt) -> tuple[Prompt, ...]:
         """The prompt with its last user message replaced by each content-free message."""
         return tuple(replace(prompt, parts=(*prompt.parts[:-2], self.template.macro("turn", "user", text),
-                                            prompt.parts[-1]), message=text)
-                     for text in self.content_free_messages(catalog))
+                                            prompt.parts[-1]), message=text) for text in self.content_free)
 
-    def ahead(self, prompt, catalog):
+    def ahead(self, prompt):
         """The content-free prompts, whose scores the next decision takes as its prior."""
-        return self.neutral(prompt, catalog)
+        return self.neutral(prompt)
 
-    def scores(self, backend: Backend, prompt: Prompt, catalog: Catalog,
+    def scores(self, backend: Backend, prompt: Prompt, candidates: list[str],
                session: str | None) -> tuple[list[float], list[float]]:
-        """The log-probabilities of the catalog's tasks, then none, as answers to the prompt, and their prior."""
-        real, *neutral = backend.score_many([prompt, *self.neutral(prompt, catalog)],
-                                            self.answers(prompt, catalog.names + [NONE]), session=session)
+        """The labels' log-probabilities as answers to the prompt, and their content-free prior."""
+        real, *neutral = backend.score_many([prompt, *self.neutral(prompt)], self.answers(prompt, candidates),
+                                            session=session)
         return real, mean_distribution(neutral)
 
 
 class Lexical(Calibrated):
-    """Calibrated scoring (the prior: the tasks' names as the message), then the tasks reweighed by how
-    well the last user message matches their text.
+    """Calibrated scoring, then the tasks reweighed by how well the last user message matches their text.
 
     A small model reads a task it was never trained on poorly (a "LinkedIn post" request scored
     below meeting_preparation for linkedin_post). The TF-IDF index of the candidate stage
@@ -282,17 +276,8 @@ class Lexical(Calibrated):
     @property
     def note(self) -> str:
         """The decision's raw output: how the scores were corrected."""
-        return (f"calibrated by the tasks' names as the message (alpha {self.alpha}), then by lexical match "
-                f"with the message (weight {self.weight:g}, sharpness {self.sharpness:g})")
-
-    def content_free_messages(self, catalog):
-        """One message of the shown tasks' names as words: a domain-context prior (Fei et al. 2023).
-
-        The model copies label words ("draft an outreach email" scored for proposal_draft); a message
-        made of every task's words measures that pull, which `N/A` cannot. Chosen live on SGD dev
-        dialogues the README does not report on and on bench/tuning (docs/training.md).
-        """
-        return (", ".join(name.replace("_", " ") for name in catalog.names),)
+        return (f"{super().note}, then by lexical match with the message (weight {self.weight:g}, "
+                f"sharpness {self.sharpness:g})")
 
     def distribution(self, backend, prompt, catalog, session):
         probs = super().distribution(backend, prompt, catalog, session)

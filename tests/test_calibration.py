@@ -126,8 +126,7 @@ def test_joint_pass_equals_each_prompt_scored_alone_without_cache(backend, small
     answers = strategy.answers(strategy.prompt(small_catalog, TURNS[:1], None), small_catalog.names + ["none"])
     backend.forget("calib-joint")
     for k, (turns, current) in enumerate(steps):
-        prompt = strategy.prompt(small_catalog, turns, current)
-        prompts = [prompt, *strategy.neutral(prompt, small_catalog)]
+        prompts = [(prompt := strategy.prompt(small_catalog, turns, current)), *strategy.neutral(prompt)]
         joint = backend.score_many(prompts, answers, session="calib-joint")
         read = backend.last_read
         alone = [backend.score(p, answers) for p in prompts]
@@ -144,7 +143,7 @@ def test_joint_pass_leaves_the_cache_a_plain_score_leaves(backend, small_catalog
     answers = strategy.answers(strategy.prompt(small_catalog, TURNS[:1], None), small_catalog.names + ["none"])
     for k in (1, 3, 5):
         prompt = strategy.prompt(small_catalog, TURNS[:k], None)
-        backend.score_many([prompt, *strategy.neutral(prompt, small_catalog)], answers, session="calib-joint")
+        backend.score_many([prompt, *strategy.neutral(prompt)], answers, session="calib-joint")
         backend.score(prompt, answers, session="calib-plain")
         joint, plain = backend.cache.entries["calib-joint"], backend.cache.entries["calib-plain"]
         assert joint.ids == plain.ids == backend.encode(prompt) and joint.header == plain.header
@@ -171,19 +170,8 @@ def test_content_free_prompt_replaces_only_the_last_user_message(small_catalog):
     strategy = create_strategy("constrained_calibrated", PROMPTS)
     turns = [Turn("user", "Please help me write the minutes of my meeting"),
              Turn("assistant", "Of course. Who attended?"), Turn("user", "Ana, Bo and me")]
-    neutral, = strategy.neutral(strategy.prompt(small_catalog, turns, "meeting_minutes"), small_catalog)
+    neutral, = strategy.neutral(strategy.prompt(small_catalog, turns, "meeting_minutes"))
     assert neutral == strategy.prompt(small_catalog, [*turns[:2], Turn("user", "N/A")], "meeting_minutes")
-
-
-def test_the_lexical_prior_is_the_shown_tasks_names_as_words(small_catalog):
-    strategy = create_strategy("constrained_lexical", PROMPTS)
-    turns = [Turn("user", "Please help me write the minutes of my meeting")]
-    neutral, = strategy.neutral(strategy.prompt(small_catalog, turns, None), small_catalog)
-    assert "meeting minutes" in neutral.message and "linkedin post" in neutral.message
-    assert neutral.message.count(", ") == len(small_catalog) - 1 and "_" not in neutral.message
-    assert neutral == strategy.prompt(small_catalog, [Turn("user", neutral.message)], None)
-    two = Catalog(list(small_catalog)[:2])  # the tasks shown, not a fixed list
-    assert strategy.content_free_messages(two) == (", ".join(n.replace("_", " ") for n in two.names),)
 
 
 def test_conversation_cache_stays_as_it_was_and_is_forgotten(backend, small_catalog):

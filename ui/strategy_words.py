@@ -12,8 +12,7 @@ STRATEGY_LINES = {  # what each strategy does, in one line
     "constrained": "the model scores every task and 'no task'; the most probable wins, never an invalid answer",
     "constrained_calibrated": "plain scoring corrected for the model's bias towards some tasks, "
                               "measured on a content-free message",
-    "constrained_lexical": "scoring corrected for the model's pull towards the tasks' own words, then tasks "
-                           "whose words match the message weigh more (the default)",
+    "constrained_lexical": "calibrated scoring, then tasks whose words match the message weigh more (the default)",
     "zero_shot": "the model names the task in free text; an answer naming no task is invalid",
     "few_shot_cot": "worked examples with their reasoning, then the model reasons and names the task",
     "react": "the model thinks and acts in steps until it names the task"}
